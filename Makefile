@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# iommu-replace: user-facing build, install and test targets.
+#
+#   make                     the module for the running kernel (= make module)
+#   make module KVER=<rel>   the module for /lib/modules/<rel>/build;
+#                            TEST=1 builds the test flavour, WERROR=1 fails on warnings
+#   make build-all           every installed kernel, both flavours, warnings as errors
+#   make lint                checkpatch.pl (from linux-source-6.12) and sparse (C=2)
+#   make install             modules_install into updates/ and depmod, for KVER
+#   make install-headers     uapi/linux/iommu_replace.h into $(PREFIX)/include/linux
+#   make install-udev        the udev rule that gives group iommu-replace access
+#   make dkms-install        register, build and install with DKMS for every kernel
+#   make dkms-remove         remove it from DKMS again
+#   make tests               the guest test programs, into build/tests
+#   make check               builds, lint, DKMS, and every QEMU test lane
+#                            (filters: KERNEL=6.12 TOPOLOGY=vtd SUITE=basic)
+#   make demo                boot a QEMU guest and show the module working
+#   make deps                install the Debian packages all of this needs
+#
+# Each build happens in build/<kernel release>/<flavour>/ on a copy of the
+# sources, so kernels and flavours never share objects.
+
+KVER ?= $(or $(KERNELRELEASE),$(shell uname -r))
+KDIR ?= /lib/modules/$(KVER)/build
+TEST ?= 0
+WERROR ?= 0
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+yes = $(filter 1 y yes,$(1))
+FLAVOUR := $(if $(call yes,$(TEST)),test,prod)
+BUILD := $(CURDIR)/build
+OBJDIR := $(BUILD)/$(KVER)/$(FLAVOUR)
+COMPAT_DIR := $(BUILD)/$(KVER)/compat
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+SOURCES := Kbuild dkms.conf module include uapi
+DKMS_SRC := $(DESTDIR)/usr/src/iommu-replace-$(VERSION)
+KBUILD_ARGS = -C $(KDIR) M=$(OBJDIR) IORP_COMPAT_DIR=$(COMPAT_DIR) \
+	IOMMU_REPLACE_TEST=$(if $(call yes,$(TEST)),y,n) \
+	IOMMU_REPLACE_WERROR=$(if $(call yes,$(WERROR)),y,n)
+
+# Kernels with a build tree, and the files taken from the linux-source-6.12
+# package at build time (never committed).
+installed_kernels = $(shell for d in /lib/modules/*/build; do \
+	[ -f "$$d/Module.symvers" ] && basename "$$(dirname "$$d")"; done | sort -V)
+KSRC_TARBALL := /usr/src/linux-source-6.12.tar.xz
+KSRC := $(BUILD)/linux-source-6.12
+KSRC_FILES := scripts/checkpatch.pl scripts/spelling.txt \
+	scripts/const_structs.checkpatch \
+	tools/testing/selftests/kselftest_harness.h \
+	tools/testing/selftests/kselftest.h \
+	include/uapi/linux/iommufd.h
+
+.PHONY: all module build-all lint checkpatch sparse sparse-one install install-headers \
+	install-udev dkms-install dkms-remove tests check demo deps clean
+
+all: module
+
+module:
+	@if [ ! -f "$(KDIR)/Module.symvers" ]; then \
+		echo "iommu-replace: no kernel build tree at $(KDIR); install linux-headers-$(KVER) or pass KVER=<release>" >&2; \
+		exit 1; fi
+	@module/compat/run-probes $(KDIR) $(COMPAT_DIR)
+	@mkdir -p $(OBJDIR)
+	@cp -R -p -u $(SOURCES) $(OBJDIR)/
+	$(MAKE) $(KBUILD_ARGS) modules
+	@echo "iommu-replace: built $(OBJDIR)/iommu_replace.ko"
+
+build-all:
+	@set -e; for k in $(installed_kernels); do for t in 0 1; do \
+		$(MAKE) --no-print-directory module KVER=$$k TEST=$$t WERROR=1; \
+	done; done
+
+$(KSRC)/.stamp: $(KSRC_TARBALL) Makefile
+	@echo "iommu-replace: extracting test and lint files from $(KSRC_TARBALL)"
+	@rm -rf $(KSRC) && mkdir -p $(BUILD)
+	@tar -xJf $(KSRC_TARBALL) -C $(BUILD) $(addprefix linux-source-6.12/,$(KSRC_FILES))
+	@touch $@
+
+lint: checkpatch sparse
+
+LINT_FILES = $(shell find module include uapi -name '*.[ch]' | sort)
+
+checkpatch: $(KSRC)/.stamp
+	@perl $(KSRC)/scripts/checkpatch.pl --no-tree --strict --terse --show-types \
+		--ignore FILE_PATH_CHANGES -f $(LINT_FILES) > $(BUILD)/checkpatch.log || true
+	@if grep -E '(ERROR|WARNING|CHECK):' $(BUILD)/checkpatch.log; then \
+		echo "iommu-replace: checkpatch found problems" >&2; exit 1; fi
+	@echo "iommu-replace: checkpatch clean ($(words $(LINT_FILES)) files)"
+
+# sparse checks every object of both flavours against every installed kernel
+# (sparse-one: the KVER/TEST build only); only reports on our sources count.
+sparse:
+	@set -e; for k in $(installed_kernels); do for t in 0 1; do \
+		$(MAKE) --no-print-directory sparse-one KVER=$$k TEST=$$t; \
+	done; done
+
+sparse-one: module
+	@$(MAKE) --no-print-directory $(KBUILD_ARGS) C=2 CHECK=sparse modules \
+		> $(OBJDIR)/sparse.log 2>&1
+	@if grep -E '^$(OBJDIR)/.*: (warning|error):' $(OBJDIR)/sparse.log; then \
+		echo "iommu-replace: sparse found problems ($(KVER) $(FLAVOUR))" >&2; \
+		exit 1; fi
+	@echo "iommu-replace: sparse clean ($(KVER) $(FLAVOUR))"
+
+install: module
+	$(MAKE) $(KBUILD_ARGS) INSTALL_MOD_DIR=updates \
+		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
+	$(if $(DESTDIR),,depmod -a $(KVER))
+
+install-headers:
+	install -D -m 0644 uapi/linux/iommu_replace.h \
+		$(DESTDIR)$(PREFIX)/include/linux/iommu_replace.h
+
+install-udev:
+	install -D -m 0644 udev/70-iommu-replace.rules \
+		$(DESTDIR)/etc/udev/rules.d/70-iommu-replace.rules
+
+dkms-install:
+	@if dkms status -m iommu-replace -v $(VERSION) 2>/dev/null | grep -q .; then \
+		dkms remove -m iommu-replace -v $(VERSION) --all; fi
+	rm -rf $(DKMS_SRC) && mkdir -p $(DKMS_SRC)
+	cp -R Kbuild Makefile dkms.conf module include uapi $(DKMS_SRC)/
+	dkms add -m iommu-replace -v $(VERSION)
+	@set -e; for k in $(installed_kernels); do \
+		dkms install -m iommu-replace -v $(VERSION) -k $$k; done
+
+dkms-remove:
+	@if dkms status -m iommu-replace -v $(VERSION) 2>/dev/null | grep -q .; then \
+		dkms remove -m iommu-replace -v $(VERSION) --all; fi
+	rm -rf $(DKMS_SRC)
+
+tests: $(KSRC)/.stamp
+	@$(MAKE) --no-print-directory -C tests OUT=$(BUILD)/tests \
+		KSELFTEST=$(KSRC)/tools/testing/selftests
+
+check:
+	@tests/check.sh
+
+demo:
+	@tests/demo.sh
+
+deps:
+	@tests/install-deps.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * chardev.c - /dev/iommu-replace: per-open contexts and ioctl dispatch.
+ *
+ * Each open() allocates a struct iorp_ctx and release() frees it with every
+ * object it still owns. The file holds a reference on the module (fops
+ * .owner), so the module cannot be unloaded while any file is open.
+ *
+ * Dispatch follows iommufd's rules: commands are _IO(';', nr) and are looked
+ * up in iorp_ioctl_ops[] by their full number. The first u32 of the argument is the size of
+ * the caller's struct; a size below the command's minimum is EINVAL, and the
+ * struct is copied with copy_struct_from_user(), which zero-fills a short
+ * struct and fails a longer one with E2BIG unless its unknown tail is zero.
+ * Unknown commands are ENOTTY.
+ *
+ * Locking: none here; handlers lock what they touch.
+ */
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include <uapi/linux/iommu_replace.h>
+#include <iommu_replace/core.h>
+
+/* Every command struct; the dispatcher copies the caller's one into this. */
+union iorp_ucmd_buffer {
+	struct iommu_destroy destroy;
+};
+
+/**
+ * struct iorp_ioctl_op - one command of the dispatch table
+ * @size: size of the kernel's struct for the command
+ * @min_size: smallest size a caller may declare (end of the last field
+ *            every version of the struct has)
+ * @ioctl_num: the full ioctl number, to reject foreign type or size bits
+ * @execute: the handler
+ */
+struct iorp_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	unsigned int ioctl_num;
+	int (*execute)(struct iorp_ucmd *ucmd);
+};
+
+#define IORP_IOCTL_OP(_ioctl, _fn, _struct, _last)			\
+	{								\
+		.size = sizeof(_struct) +				\
+			BUILD_BUG_ON_ZERO(sizeof(union iorp_ucmd_buffer) < \
+					  sizeof(_struct)),		\
+		.min_size = offsetofend(_struct, _last),		\
+		.ioctl_num = _ioctl,					\
+		.execute = _fn,						\
+	}
+
+static const struct iorp_ioctl_op iorp_ioctl_ops[] = {
+	IORP_IOCTL_OP(IOMMU_DESTROY, iorp_cmd_destroy, struct iommu_destroy, id),
+};
+
+/* The table is short; a scan costs less than the ioctl entry itself. */
+static const struct iorp_ioctl_op *iorp_find_op(unsigned int cmd)
+{
+	const struct iorp_ioctl_op *op;
+
+	for (op = iorp_ioctl_ops; op < iorp_ioctl_ops + ARRAY_SIZE(iorp_ioctl_ops); op++)
+		if (op->ioctl_num == cmd)
+			return op;
+	return NULL;
+}
+
+static long iorp_fops_ioctl(struct file *filp, unsigned int cmd,
+			    unsigned long arg)
+{
+	const struct iorp_ioctl_op *op;
+	union iorp_ucmd_buffer buf;
+	struct iorp_ucmd ucmd = {
+		.ctx = filp->private_data,
+		.ubuffer = (void __user *)arg,
+		.cmd = &buf,
+	};
+	int ret;
+
+	op = iorp_find_op(cmd);
+	if (!op)
+		return -ENOTTY;
+
+	ret = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
+	if (ret)
+		return ret;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+	ret = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuffer,
+				    ucmd.user_size);
+	if (ret)
+		return ret;
+	return op->execute(&ucmd);
+}
+
+static int iorp_fops_open(struct inode *inode, struct file *filp)
+{
+	struct iorp_ctx *ctx;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	if (!ctx)
+		return -ENOMEM;
+	iorp_objects_init(ctx);
+	filp->private_data = ctx;
+	return 0;
+}
+
+static int iorp_fops_release(struct inode *inode, struct file *filp)
+{
+	struct iorp_ctx *ctx = filp->private_data;
+
+	iorp_objects_destroy_all(ctx);
+	kfree(ctx);
+	return 0;
+}
+
+static const struct file_operations iorp_fops = {
+	.owner = THIS_MODULE,
+	.open = iorp_fops_open,
+	.release = iorp_fops_release,
+	.unlocked_ioctl = iorp_fops_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+/* Root-only by default; udev/70-iommu-replace.rules can open it to a group. */
+static struct miscdevice iorp_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "iommu-replace",
+	.nodename = "iommu-replace",
+	.mode = 0600,
+	.fops = &iorp_fops,
+};
+
+int iorp_chardev_register(void)
+{
+	return misc_register(&iorp_misc);
+}
+
+void iorp_chardev_unregister(void)
+{
+	misc_deregister(&iorp_misc);
+}

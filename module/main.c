@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * main.c - module entry and exit, and what modinfo reports.
+ *
+ * modinfo shows the version, the flavour (prod, or test with IOMMU_TEST_CMD
+ * compiled in) and "compat": the kernel features the build probes found
+ * (module/compat/run-probes), as name=yes|no pairs.
+ */
+#include <linux/module.h>
+
+#include <iommu_replace/compat.h>
+#include <iommu_replace/core.h>
+
+static int __init iorp_init(void)
+{
+	return iorp_chardev_register();
+}
+
+static void __exit iorp_exit(void)
+{
+	iorp_chardev_unregister();
+}
+
+module_init(iorp_init);
+module_exit(iorp_exit);
+
+MODULE_DESCRIPTION("iommufd-style IO address spaces and IO page table replacement");
+MODULE_AUTHOR("iommu-replace developers");
+MODULE_LICENSE("GPL");
+MODULE_VERSION(IORP_VERSION);
+#ifdef IORP_TEST
+MODULE_INFO(flavour, "test");
+#else
+MODULE_INFO(flavour, "prod");
+#endif
+MODULE_INFO(compat, IORP_COMPAT_FEATURES);

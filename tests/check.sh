@@ -1,0 +1,306 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# check.sh: everything "make check" runs, and the results table.
+#
+# Every result belongs to a row (kernel, topology, suite):
+#   topology "host"     builds (-Werror), sparse, checkpatch, the uAPI header,
+#                       the compat probes, make install and DKMS;
+#   none | vtd | amd    one QEMU guest per kernel and topology running the
+#                       suites of tests/suites (see tests/qemu/run-lane);
+#   "selftest"          the runner's self-test: a failing guest test, a guest
+#                       panic, a hang and a kernel warning must each be
+#                       reported as a failure.
+# The run ends with the table and exactly one line "N passed, N failed";
+# the exit status is non-zero when anything failed.
+#
+# Filters (comma-separated; a kernel matches by release prefix, so "6.1"
+# selects 6.1.x and not 6.12.x): KERNEL=6.12 TOPOLOGY=vtd SUITE=basic.
+# With any filter set only the matching rows run, which is how a single
+# lane is iterated on in about a minute.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+out=$top/build/check
+results=$out/results.tsv
+filter_kernel=${KERNEL:-} filter_topology=${TOPOLOGY:-} filter_suite=${SUITE:-}
+topologies=(none vtd amd)
+
+tests/install-deps.sh || exit 1
+rm -rf "$out"
+mkdir -p "$out/logs" "$out/lanes"
+: > "$results"
+
+kernels=()
+for d in /lib/modules/*/build; do
+	k=$(basename "$(dirname "$d")")
+	[ -f "$d/Module.symvers" ] && [ -f "/boot/vmlinuz-$k" ] && kernels+=("$k")
+done
+mapfile -t kernels < <(printf '%s\n' "${kernels[@]}" | sort -V)
+newest=${kernels[-1]}
+version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
+
+# in_list VALUE FILTER [prefix]: VALUE matches the comma-separated FILTER
+in_list() {
+	local f
+	[ -z "$2" ] && return 0
+	for f in ${2//,/ }; do
+		[ "$1" = "$f" ] && return 0
+		[ -n "${3:-}" ] && [[ $1 == "$f".* || $1 == "$f"-* ]] && return 0
+	done
+	return 1
+}
+
+# selected KERNEL TOPOLOGY SUITE: the row passes the filters
+selected() {
+	{ [ "$1" = - ] || in_list "$1" "$filter_kernel" prefix; } &&
+		in_list "$2" "$filter_topology" && in_list "$3" "$filter_suite"
+}
+
+# record KERNEL TOPOLOGY SUITE pass|fail|skip NAME
+record() {
+	printf '%s\t%s\t%s\t%s\t%s\n' "$@" >> "$results"
+}
+
+# host_step KERNEL SUITE NAME COMMAND...: run COMMAND and record its outcome;
+# a failure shows the end of its log
+host_step() {
+	run_step record "$@"
+}
+
+# need_step KERNEL SUITE NAME COMMAND...: the same for a step other rows
+# depend on; it always runs, and a pass is recorded only if the row passes
+# the filters (a failure is always recorded)
+need_step() {
+	if selected "$1" host "$2"; then
+		run_step record "$@"
+	else
+		run_step quiet "$@"
+	fi
+}
+
+run_step() {
+	local mode=$1 kernel=$2 suite=$3 name=$4 log start
+	shift 4
+	log=$out/logs/$(echo "$kernel-$suite-$name" | tr -c 'A-Za-z0-9.+_-' _).log
+	start=$(date +%s)
+	if "$@" > "$log" 2>&1; then
+		[ "$mode" = quiet ] && return 0
+		record "$kernel" host "$suite" pass "$name"
+		printf '  pass  %-22s %-12s %s (%ss)\n' "$kernel" "$suite" "$name" $(( $(date +%s) - start ))
+	else
+		record "$kernel" host "$suite" fail "$name"
+		printf '  FAIL  %-22s %-12s %s; log %s:\n' "$kernel" "$suite" "$name" "$log"
+		tail -n 15 "$log" | sed 's/^/        /'
+	fi
+}
+
+# tap_rows KERNEL TOPOLOGY FILE: record every result of a lane's TAP file,
+# by the "# suite NAME" section it appears in
+tap_rows() {
+	awk -F '\t' -v k="$1" -v t="$2" '
+		/^# suite / { suite = $0; sub(/^# suite /, "", suite); next }
+		/^(not )?ok / {
+			status = /^not ok/ ? "fail" : "pass"
+			if (status == "pass" && tolower($0) ~ /# skip/)
+				status = "skip"
+			name = $0
+			sub(/^(not )?ok [0-9-]* ?-? ?/, "", name)
+			printf "%s\t%s\t%s\t%s\t%s\n", k, t, suite, status, name
+		}' "$3" >> "$results"
+}
+
+compat_of() {
+	sed -n 's/^#define IORP_COMPAT_FEATURES "\(.*\)"$/\1/p' \
+		"build/$1/compat/compat_config.h"
+}
+
+echo "== host: builds, lint, uAPI, probes, install, DKMS"
+need_step - programs "guest test programs build" make tests
+
+for k in "${kernels[@]}"; do
+	in_list "$k" "$filter_kernel" prefix || continue
+	for t in 0 1; do
+		flavour=$([ $t = 1 ] && echo test || echo prod)
+		need_step "$k" build "$flavour module builds with -Werror" \
+			make module KVER="$k" TEST=$t WERROR=1
+		selected "$k" host sparse &&
+			host_step "$k" sparse "$flavour module is sparse clean" \
+				make sparse-one KVER="$k" TEST=$t
+	done
+done
+
+selected - host checkpatch &&
+	host_step - checkpatch "checkpatch.pl --strict clean" make checkpatch
+
+if selected - host uapi; then
+	ksrc_uapi=$top/build/linux-source-6.12/include/uapi
+	sysinc=$out/uapi-sysinc
+	mkdir -p "$sysinc/linux"
+	cp "$ksrc_uapi/linux/iommufd.h" "$sysinc/linux/"
+	for lang in "gcc -std=c11" "g++ -std=c++11 -x c++"; do
+		for mode in alone IOMMUFD_FIRST IOMMUFD_AFTER has_include; do
+			flags=(-Wall -Wextra -Werror -pedantic -Iuapi)
+			case $mode in
+			alone) ;;
+			has_include) flags+=(-isystem "$sysinc") ;;
+			*) flags+=(-isystem "$sysinc" -D"$mode") ;;
+			esac
+			# shellcheck disable=SC2086
+			host_step - uapi "header compiles: ${lang%% *}, $mode" \
+				$lang "${flags[@]}" tests/uapi_header.c -o "$out/uapi_header"
+		done
+	done
+fi
+
+if selected - host probes; then
+	# A kernel without the IOMMU API: one line saying so, and no build.
+	fake=$out/fake-kdir
+	mkdir -p "$fake/include/generated" "$fake/include/config"
+	echo '#define UTS_RELEASE "0.0.0-no-iommu"' > "$fake/include/generated/utsrelease.h"
+	echo 'CONFIG_PCI=y' > "$fake/include/config/auto.conf"
+	: > "$fake/Module.symvers"
+	probe_fails_with() {	# KDIR TEXT: make module fails with one line holding TEXT
+		local err=$out/probe-err.txt
+		! make -s module KVER=fake KDIR="$1" > /dev/null 2> "$err" || return 1
+		grep -vE "^make(\[[0-9]+\])?: \*\*\*" "$err" > "$err.ours"
+		[ "$(wc -l < "$err.ours")" = 1 ] && grep -q "$2" "$err.ours"
+	}
+	host_step - probes "kernel without CONFIG_IOMMU_API is refused in one line" \
+		probe_fails_with "$fake" 'not supported: CONFIG_IOMMU_API is not set'
+	# A real tree whose Module.symvers lacks a required export.
+	real=$(readlink -f "/lib/modules/$newest/build")
+	doctored=$out/doctored-kdir
+	cp -rs "$real" "$doctored"
+	rm "$doctored/Module.symvers"
+	grep -v -P '\tiommu_group_claim_dma_owner\t' "$real/Module.symvers" > "$doctored/Module.symvers"
+	host_step - probes "kernel without iommu_group_claim_dma_owner is refused in one line" \
+		probe_fails_with "$doctored" 'not supported: needs iommu_group_claim_dma_owner()'
+	# The probes find what the Debian kernels are known to have.
+	for k in "${kernels[@]}"; do
+		case $k in
+		6.1.*) want="iommu_group_replace_domain=no iommu_map_gfp=no iommu_paging_domain_alloc=no" ;;
+		6.12.*) want="iommu_group_replace_domain=yes iommu_map_gfp=yes iommu_paging_domain_alloc=yes" ;;
+		*) continue ;;
+		esac
+		host_step "$k" probes "probes find the known API of $k" \
+			test "$(compat_of "$k")" = "$want"
+	done
+fi
+
+for k in "${kernels[@]}"; do
+	selected "$k" host install || continue
+	dest=$out/install-$k
+	installed_ko() { ls "$dest/lib/modules/$1/updates/iommu_replace.ko"* > /dev/null; }
+	host_step "$k" install "make install DESTDIR=... installs into updates/" \
+		make install KVER="$k" DESTDIR="$dest"
+	host_step "$k" install "the installed module file exists" installed_ko "$k"
+done
+
+# DKMS: the real "make dkms-install" for every kernel; the modules it built
+# are kept for the guests' dkms suite, then "make dkms-remove" cleans up.
+need_dkms=0
+for k in "${kernels[@]}"; do
+	selected "$k" host dkms && need_dkms=1
+	for t in "${topologies[@]}"; do selected "$k" "$t" dkms && need_dkms=1; done
+done
+if [ $need_dkms = 1 ]; then
+	host_step - dkms "make dkms-install" make dkms-install
+	for k in "${kernels[@]}"; do
+		dkms_built() {
+			dkms status -m iommu-replace -v "$version" -k "$1" | grep -q ': installed' &&
+			mkdir -p "$out/dkms/$1" &&
+			cp /lib/modules/"$1"/updates/dkms/iommu_replace.ko* "$out/dkms/$1/"
+		}
+		host_step "$k" dkms "DKMS built and installed the module" dkms_built "$k"
+	done
+	dkms_gone() {
+		! dkms status -m iommu-replace | grep -q . &&
+		! ls /lib/modules/*/updates/dkms/iommu_replace.ko* 2> /dev/null &&
+		[ ! -e "/usr/src/iommu-replace-$version" ]
+	}
+	host_step - dkms "make dkms-remove" make dkms-remove
+	host_step - dkms "nothing of the DKMS install is left" dkms_gone
+fi
+
+echo "== guests: every kernel and topology"
+mapfile -t suite_lines < <(grep -v '^#' tests/suites | grep -v '^[[:space:]]*$' | tr -s ' \t' ' ')
+for k in "${kernels[@]}"; do
+	for t in "${topologies[@]}"; do
+		plan=()
+		for line in "${suite_lines[@]}"; do
+			selected "$k" "$t" "${line%% *}" && plan+=("$line")
+		done
+		[ ${#plan[@]} -gt 0 ] || continue
+		lane=$out/lanes/$k-$t
+		# shellcheck disable=SC2012
+		dkms_ko=$(ls "$out/dkms/$k"/iommu_replace.ko* 2> /dev/null | head -n 1)
+		tests/qemu/run-lane --kernel "$k" --topology "$t" --out "$lane" \
+			--module test="build/$k/test/iommu_replace.ko" \
+			--module prod="build/$k/prod/iommu_replace.ko" \
+			${dkms_ko:+--module dkms="$dkms_ko"} \
+			--env IORP_VERSION="$version" --env IORP_COMPAT="$(compat_of "$k")" \
+			-- "${plan[@]}" > "$lane.log" 2>&1 ||
+			echo "not ok - lane: runner failed (see $lane.log)" >> "$lane/lane.tap"
+		tap_rows "$k" "$t" "$lane/lane.tap"
+		printf '  %-22s %-5s %s passed, %s failed (%s)\n' "$k" "$t" \
+			"$(grep -c '^ok' "$lane/lane.tap")" "$(grep -c '^not ok' "$lane/lane.tap")" \
+			"$(sed -n 's/.*guest completed in \(.*\)$/\1/p' "$lane/lane.tap")"
+	done
+done
+
+if selected "$newest" selftest runner; then
+	echo "== runner self-test: failures must be reported as failures"
+	k=$newest
+	# selftest_lane NAME EXPECTED-LINE SUITE [run-lane options]: the lane must
+	# contain the expected "not ok" line
+	selftest_lane() {
+		local name=$1 expect=$2 suite=$3 lane=$out/selftest/$1
+		shift 3
+		tests/qemu/run-lane --kernel "$k" --topology none --out "$lane" "$@" \
+			-- "$suite" > "$lane.log" 2>&1 || return 1
+		grep -q "$expect" "$lane/lane.tap"
+	}
+	mkdir -p "$out/selftest"
+	host_step "$k" runner "a failing guest test is reported as failed" \
+		selftest_lane failing-test '^not ok 2 global.fails_on_purpose' \
+		"mustfail none must_fail"
+	host_step "$k" runner "a guest panic is reported as failed" \
+		selftest_lane panic '^not ok - lane: guest completed' "crash none crash"
+	host_step "$k" runner "a hung guest is reported as failed" \
+		selftest_lane hang '^not ok - lane: guest completed' "hang none hang" \
+		--timeout 40
+	warn_dir=$top/build/$k/warn-module
+	mkdir -p "$warn_dir" && cp tests/warn-module/* "$warn_dir/"
+	host_step "$k" runner "warn_on_load.ko builds" \
+		make -C "/lib/modules/$k/build" M="$warn_dir" modules
+	host_step "$k" runner "a kernel WARNING is reported as failed" \
+		selftest_lane warning '^not ok - lane: kernel log clean' "warn warn" \
+		--module warn="$warn_dir/warn_on_load.ko"
+	# these rows record whether the runner noticed; relabel them
+	sed -i "s/^\($k\thost\trunner\)/$k\tselftest\trunner/" "$results"
+fi
+
+echo
+echo "== results"
+awk -F '\t' '
+	{
+		row = $1 "\t" $2 "\t" $3
+		if (!(row in seen)) { seen[row] = 1; order[n++] = row }
+		count[row, $4]++
+		total[$4]++
+		if ($4 == "fail") failed[nf++] = $1 " " $2 " " $3 ": " $5
+	}
+	END {
+		printf "%-24s %-9s %-12s %7s %7s %8s\n", "kernel", "topology", "suite", "passed", "failed", "skipped"
+		for (i = 0; i < n; i++) {
+			split(order[i], f, "\t")
+			printf "%-24s %-9s %-12s %7d %7d %8d\n", f[1], f[2], f[3], \
+				count[order[i], "pass"], count[order[i], "fail"], count[order[i], "skip"]
+		}
+		for (i = 0; i < nf; i++) print "FAILED: " failed[i]
+		printf "%d skipped\n", total["skip"]
+		printf "%d passed, %d failed\n", total["pass"], total["fail"]
+	}' "$results"
+! grep -qP '\tfail\t' "$results" && [ -s "$results" ]

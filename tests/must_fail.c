@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * must_fail - a guest suite that fails on purpose. Only the runner's own
+ * self-test runs it, to prove that a failing guest test is reported as a
+ * failure by make check.
+ */
+#include "kselftest_harness.h"
+
+TEST(passes)
+{
+	EXPECT_EQ(1, 1);
+}
+
+TEST(fails_on_purpose)
+{
+	EXPECT_EQ(1, 2) TH_LOG("this failure is expected by the runner self-test");
+}
+
+TEST_HARNESS_MAIN
