@@ -62,6 +62,17 @@
  * taken from iommufd's enum so both headers can coexist.
  */
 #define IOMMU_REPLACE_NR_DESTROY		0x80
+#define IOMMU_REPLACE_NR_IOAS_ALLOC		0x81
+#define IOMMU_REPLACE_NR_IOAS_ALLOW_IOVAS	0x82
+#define IOMMU_REPLACE_NR_IOAS_COPY		0x83
+#define IOMMU_REPLACE_NR_IOAS_IOVA_RANGES	0x84
+#define IOMMU_REPLACE_NR_IOAS_MAP		0x85
+#define IOMMU_REPLACE_NR_IOAS_UNMAP		0x86
+#define IOMMU_REPLACE_NR_OPTION			0x87
+#define IOMMU_REPLACE_NR_VFIO_IOAS		0x88
+#define IOMMU_REPLACE_NR_HWPT_ALLOC		0x89
+#define IOMMU_REPLACE_NR_GET_HW_INFO		0x8a
+#define IOMMU_REPLACE_NR_HWPT_INVALIDATE	0x8d
 
 /* Commands of our own start here, far from iommufd's and VFIO's numbers. */
 #define IOMMU_REPLACE_NR_BASE			0xc0
@@ -82,6 +93,414 @@ struct iommu_destroy {
 };
 
 #define IOMMU_DESTROY _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_DESTROY)
+#endif
+
+#ifndef IOMMU_IOAS_ALLOC
+/**
+ * struct iommu_ioas_alloc - ioctl(IOMMU_IOAS_ALLOC)
+ * @size: sizeof(struct iommu_ioas_alloc)
+ * @flags: must be 0
+ * @out_ioas_id: the ID of the new IO address space
+ *
+ * Creates an empty IO address space (IOAS): a table from IO virtual
+ * addresses (IOVA) to user memory, mapped into every hardware page table
+ * attached to it.
+ */
+struct iommu_ioas_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 out_ioas_id;
+};
+
+#define IOMMU_IOAS_ALLOC _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_IOAS_ALLOC)
+#endif
+
+#ifndef IOMMU_IOAS_IOVA_RANGES
+/**
+ * struct iommu_iova_range - an inclusive range of IOVA
+ * @start: first IOVA of the range
+ * @last: last IOVA of the range (inclusive)
+ */
+struct iommu_iova_range {
+	__aligned_u64 start;
+	__aligned_u64 last;
+};
+
+/**
+ * struct iommu_ioas_iova_ranges - ioctl(IOMMU_IOAS_IOVA_RANGES)
+ * @size: sizeof(struct iommu_ioas_iova_ranges)
+ * @ioas_id: the IOAS to query
+ * @num_iovas: in: capacity of the @allowed_iovas array; out: the number of
+ *             ranges the IOAS has
+ * @__reserved: must be 0
+ * @allowed_iovas: user pointer to an array of struct iommu_iova_range
+ * @out_iova_alignment: the alignment every IOVA and length given to MAP or
+ *                      COPY must have (1 means any; never above PAGE_SIZE)
+ *
+ * Reports the IOVA ranges a mapping may use: everything not reserved by an
+ * attached device, a hardware page table's aperture or a test reservation.
+ * The ranges shrink as devices attach and grow back as they detach. If the
+ * array is too small the call fails with EMSGSIZE after filling what fits
+ * and setting @num_iovas to the number needed.
+ */
+struct iommu_ioas_iova_ranges {
+	__u32 size;
+	__u32 ioas_id;
+	__u32 num_iovas;
+	__u32 __reserved;
+	__aligned_u64 allowed_iovas;
+	__aligned_u64 out_iova_alignment;
+};
+
+#define IOMMU_IOAS_IOVA_RANGES _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_IOAS_IOVA_RANGES)
+#endif
+
+#ifndef IOMMU_IOAS_ALLOW_IOVAS
+/**
+ * struct iommu_ioas_allow_iovas - ioctl(IOMMU_IOAS_ALLOW_IOVAS)
+ * @size: sizeof(struct iommu_ioas_allow_iovas)
+ * @ioas_id: the IOAS to change
+ * @num_iovas: number of entries in @allowed_iovas (0 clears the list)
+ * @__reserved: must be 0
+ * @allowed_iovas: user pointer to an array of struct iommu_iova_range
+ *
+ * Replaces the IOAS's list of allowed ranges. While a list is set, automatic
+ * IOVA allocation only picks IOVA inside it, and nothing may reserve IOVA
+ * inside it: an attach that would fails with EADDRINUSE. The call itself
+ * fails with EADDRINUSE if a range is already reserved, and EINVAL for a
+ * range whose start is above its last.
+ */
+struct iommu_ioas_allow_iovas {
+	__u32 size;
+	__u32 ioas_id;
+	__u32 num_iovas;
+	__u32 __reserved;
+	__aligned_u64 allowed_iovas;
+};
+
+#define IOMMU_IOAS_ALLOW_IOVAS _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_IOAS_ALLOW_IOVAS)
+#endif
+
+#ifndef IOMMU_IOAS_MAP
+/**
+ * enum iommufd_ioas_map_flags - flags of IOMMU_IOAS_MAP and IOMMU_IOAS_COPY
+ * @IOMMU_IOAS_MAP_FIXED_IOVA: place the mapping at the given IOVA; without
+ *                             it the kernel chooses the IOVA
+ * @IOMMU_IOAS_MAP_WRITEABLE: devices may write to the memory
+ * @IOMMU_IOAS_MAP_READABLE: devices may read the memory
+ */
+enum iommufd_ioas_map_flags {
+	IOMMU_IOAS_MAP_FIXED_IOVA = 1 << 0,
+	IOMMU_IOAS_MAP_WRITEABLE = 1 << 1,
+	IOMMU_IOAS_MAP_READABLE = 1 << 2,
+};
+
+/**
+ * struct iommu_ioas_map - ioctl(IOMMU_IOAS_MAP)
+ * @size: sizeof(struct iommu_ioas_map)
+ * @flags: enum iommufd_ioas_map_flags
+ * @ioas_id: the IOAS to map into
+ * @__reserved: must be 0
+ * @user_va: start of the user memory to map
+ * @length: number of bytes to map
+ * @iova: in with IOMMU_IOAS_MAP_FIXED_IOVA: where to map; out: where the
+ *        mapping was placed
+ *
+ * Maps user memory at an IOVA. The memory is pinned, once, as soon as a
+ * hardware page table or an emulated access needs it, and counts against
+ * the caller's RLIMIT_MEMLOCK. A fixed IOVA range must be free (EEXIST
+ * otherwise), allowed and not reserved; IOVA, length and the offset of
+ * @user_va in its page must be multiples of the IOAS's IOVA alignment.
+ */
+struct iommu_ioas_map {
+	__u32 size;
+	__u32 flags;
+	__u32 ioas_id;
+	__u32 __reserved;
+	__aligned_u64 user_va;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+
+#define IOMMU_IOAS_MAP _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_IOAS_MAP)
+#endif
+
+#ifndef IOMMU_IOAS_COPY
+/**
+ * struct iommu_ioas_copy - ioctl(IOMMU_IOAS_COPY)
+ * @size: sizeof(struct iommu_ioas_copy)
+ * @flags: enum iommufd_ioas_map_flags for the new mapping
+ * @dst_ioas_id: the IOAS to map into (may be the source IOAS)
+ * @src_ioas_id: the IOAS holding the mapping to copy
+ * @length: number of bytes to copy
+ * @dst_iova: as @iova of struct iommu_ioas_map
+ * @src_iova: start of the range to copy in the source IOAS
+ *
+ * Maps memory that is already mapped in another IOAS, sharing its pinned
+ * pages instead of pinning again. The source range must lie within mappings
+ * made by MAP or COPY (ENOENT otherwise).
+ */
+struct iommu_ioas_copy {
+	__u32 size;
+	__u32 flags;
+	__u32 dst_ioas_id;
+	__u32 src_ioas_id;
+	__aligned_u64 length;
+	__aligned_u64 dst_iova;
+	__aligned_u64 src_iova;
+};
+
+#define IOMMU_IOAS_COPY _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_IOAS_COPY)
+#endif
+
+#ifndef IOMMU_IOAS_UNMAP
+/**
+ * struct iommu_ioas_unmap - ioctl(IOMMU_IOAS_UNMAP)
+ * @size: sizeof(struct iommu_ioas_unmap)
+ * @ioas_id: the IOAS to unmap from
+ * @iova: start of the range
+ * @length: in: bytes to unmap; out: bytes that were unmapped
+ *
+ * Removes every mapping inside the range. Mappings are never split: one that
+ * crosses either end of the range makes the call fail with ENOENT, as does a
+ * range holding no mapping. iova 0 with length U64_MAX removes everything
+ * and succeeds on an empty IOAS.
+ */
+struct iommu_ioas_unmap {
+	__u32 size;
+	__u32 ioas_id;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+};
+
+#define IOMMU_IOAS_UNMAP _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_IOAS_UNMAP)
+#endif
+
+#ifndef IOMMU_OPTION
+/**
+ * enum iommufd_option - options of IOMMU_OPTION
+ * @IOMMU_OPTION_RLIMIT_MODE: how pinned memory is charged against
+ *                            RLIMIT_MEMLOCK: 0 (default) per user, 1 per
+ *                            process (as VFIO type1 does). Global to the
+ *                            file; object_id must be 0; setting it needs
+ *                            CAP_SYS_RESOURCE and a file without objects.
+ * @IOMMU_OPTION_HUGE_PAGES: per IOAS (object_id): 1 (default) maps
+ *                           physically contiguous memory with the largest
+ *                           page sizes the hardware supports, 0 maps every
+ *                           page on its own (for measurements)
+ */
+enum iommufd_option {
+	IOMMU_OPTION_RLIMIT_MODE = 0,
+	IOMMU_OPTION_HUGE_PAGES = 1,
+};
+
+/**
+ * enum iommufd_option_ops - operations of IOMMU_OPTION
+ * @IOMMU_OPTION_OP_SET: set the option to @val64
+ * @IOMMU_OPTION_OP_GET: read the option into @val64
+ */
+enum iommufd_option_ops {
+	IOMMU_OPTION_OP_SET = 0,
+	IOMMU_OPTION_OP_GET = 1,
+};
+
+/**
+ * struct iommu_option - ioctl(IOMMU_OPTION)
+ * @size: sizeof(struct iommu_option)
+ * @option_id: enum iommufd_option
+ * @op: enum iommufd_option_ops
+ * @__reserved: must be 0
+ * @object_id: the object a per-object option applies to, else 0
+ * @val64: the value to set, or the value read
+ */
+struct iommu_option {
+	__u32 size;
+	__u32 option_id;
+	__u16 op;
+	__u16 __reserved;
+	__u32 object_id;
+	__aligned_u64 val64;
+};
+
+#define IOMMU_OPTION _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_OPTION)
+#endif
+
+#ifndef IOMMU_VFIO_IOAS
+/**
+ * enum iommufd_vfio_ioas_op - operations of IOMMU_VFIO_IOAS
+ * @IOMMU_VFIO_IOAS_GET: report the IOAS VFIO compatibility uses
+ * @IOMMU_VFIO_IOAS_SET: make @ioas_id the IOAS VFIO compatibility uses
+ * @IOMMU_VFIO_IOAS_CLEAR: forget it (the IOAS itself stays)
+ */
+enum iommufd_vfio_ioas_op {
+	IOMMU_VFIO_IOAS_GET = 0,
+	IOMMU_VFIO_IOAS_SET = 1,
+	IOMMU_VFIO_IOAS_CLEAR = 2,
+};
+
+/**
+ * struct iommu_vfio_ioas - ioctl(IOMMU_VFIO_IOAS)
+ * @size: sizeof(struct iommu_vfio_ioas)
+ * @ioas_id: in for SET, out for GET
+ * @op: enum iommufd_vfio_ioas_op
+ * @__reserved: must be 0
+ *
+ * VFIO's container ioctls carry no IOAS ID, so one IOAS per file serves
+ * them. GET fails with ENOENT when none is set.
+ */
+struct iommu_vfio_ioas {
+	__u32 size;
+	__u32 ioas_id;
+	__u16 op;
+	__u16 __reserved;
+};
+
+#define IOMMU_VFIO_IOAS _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_VFIO_IOAS)
+#endif
+
+#ifndef IOMMU_HWPT_ALLOC
+/**
+ * enum iommufd_hwpt_alloc_flags - flags of IOMMU_HWPT_ALLOC
+ * @IOMMU_HWPT_ALLOC_NEST_PARENT: the page table may later be the parent of
+ *                                a nested page table
+ * @IOMMU_HWPT_ALLOC_DIRTY_TRACKING: dirty tracking (not supported yet:
+ *                                   EOPNOTSUPP)
+ * @IOMMU_HWPT_FAULT_ID_VALID: @fault_id is valid (not supported yet:
+ *                             EOPNOTSUPP)
+ */
+enum iommufd_hwpt_alloc_flags {
+	IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0,
+	IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1,
+	IOMMU_HWPT_FAULT_ID_VALID = 1 << 2,
+};
+
+/**
+ * enum iommu_hwpt_data_type - driver data given to IOMMU_HWPT_ALLOC
+ * @IOMMU_HWPT_DATA_NONE: none; a paging page table filled from an IOAS
+ * @IOMMU_HWPT_DATA_VTD_S1: an Intel VT-d stage-1 table (not supported yet)
+ */
+enum iommu_hwpt_data_type {
+	IOMMU_HWPT_DATA_NONE = 0,
+	IOMMU_HWPT_DATA_VTD_S1 = 1,
+};
+
+/**
+ * struct iommu_hwpt_alloc - ioctl(IOMMU_HWPT_ALLOC)
+ * @size: sizeof(struct iommu_hwpt_alloc)
+ * @flags: enum iommufd_hwpt_alloc_flags
+ * @dev_id: a bound device; the page table is made for its IOMMU
+ * @pt_id: the IOAS whose mappings fill the page table
+ * @out_hwpt_id: the ID of the new hardware page table (HWPT)
+ * @__reserved: must be 0
+ * @data_type: enum iommu_hwpt_data_type; only IOMMU_HWPT_DATA_NONE so far
+ * @data_len: length of the driver data (0 for IOMMU_HWPT_DATA_NONE)
+ * @data_uptr: user pointer to the driver data
+ * @fault_id: a fault queue, with IOMMU_HWPT_FAULT_ID_VALID
+ * @__reserved2: must be 0
+ *
+ * Creates a hardware page table that user space owns: devices attach to it
+ * by its ID, it holds the IOAS (which cannot be destroyed meanwhile) and it
+ * lives until IOMMU_DESTROY, which fails with EBUSY while a device is
+ * attached. Attaching a device directly to an IOAS instead creates (or
+ * reuses) an automatic HWPT that goes away with its last device.
+ */
+struct iommu_hwpt_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 pt_id;
+	__u32 out_hwpt_id;
+	__u32 __reserved;
+	__u32 data_type;
+	__u32 data_len;
+	__aligned_u64 data_uptr;
+	__u32 fault_id;
+	__u32 __reserved2;
+};
+
+#define IOMMU_HWPT_ALLOC _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_HWPT_ALLOC)
+#endif
+
+#ifndef IOMMU_GET_HW_INFO
+/**
+ * enum iommu_hw_info_type - the format of IOMMU_GET_HW_INFO's data
+ * @IOMMU_HW_INFO_TYPE_NONE: the IOMMU driver reports nothing
+ * @IOMMU_HW_INFO_TYPE_INTEL_VTD: struct iommu_hw_info_vtd
+ */
+enum iommu_hw_info_type {
+	IOMMU_HW_INFO_TYPE_NONE = 0,
+	IOMMU_HW_INFO_TYPE_INTEL_VTD = 1,
+};
+
+/**
+ * enum iommufd_hw_capabilities - capabilities IOMMU_GET_HW_INFO reports
+ * @IOMMU_HW_CAP_DIRTY_TRACKING: the IOMMU can track dirty pages
+ * @IOMMU_HW_CAP_PCI_PASID_EXEC: PASID with execute permission
+ * @IOMMU_HW_CAP_PCI_PASID_PRIV: PASID with privileged mode
+ */
+enum iommufd_hw_capabilities {
+	IOMMU_HW_CAP_DIRTY_TRACKING = 1 << 0,
+	IOMMU_HW_CAP_PCI_PASID_EXEC = 1 << 1,
+	IOMMU_HW_CAP_PCI_PASID_PRIV = 1 << 2,
+};
+
+/**
+ * struct iommu_hw_info - ioctl(IOMMU_GET_HW_INFO)
+ * @size: sizeof(struct iommu_hw_info)
+ * @flags: must be 0
+ * @dev_id: a bound device
+ * @data_len: in: size of the buffer at @data_uptr; out: the size of the
+ *            driver's data
+ * @data_uptr: user buffer for the driver's data; bytes beyond the data are
+ *             zeroed, a short buffer gets what fits
+ * @out_data_type: enum iommu_hw_info_type
+ * @out_max_pasid_log2: PASID width the device supports (0: none)
+ * @__reserved: must be 0
+ * @out_capabilities: enum iommufd_hw_capabilities
+ *
+ * Reports what the IOMMU behind a device can do.
+ */
+struct iommu_hw_info {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 data_len;
+	__aligned_u64 data_uptr;
+	__u32 out_data_type;
+	__u8 out_max_pasid_log2;
+	__u8 __reserved[3];
+	__aligned_u64 out_capabilities;
+};
+
+#define IOMMU_GET_HW_INFO _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_GET_HW_INFO)
+#endif
+
+#ifndef IOMMU_HWPT_INVALIDATE
+/**
+ * struct iommu_hwpt_invalidate - ioctl(IOMMU_HWPT_INVALIDATE)
+ * @size: sizeof(struct iommu_hwpt_invalidate)
+ * @hwpt_id: the hardware page table whose caches to invalidate
+ * @data_uptr: user pointer to an array of driver-specific requests
+ * @data_type: the format of the requests
+ * @entry_len: size of one request
+ * @entry_num: in: number of requests; out: number handled
+ * @__reserved: must be 0
+ *
+ * Flushes the caches of a page table that user space manages (nesting).
+ * Paging page tables filled from an IOAS are kept coherent by the kernel and
+ * reject the call with EOPNOTSUPP.
+ */
+struct iommu_hwpt_invalidate {
+	__u32 size;
+	__u32 hwpt_id;
+	__aligned_u64 data_uptr;
+	__u32 data_type;
+	__u32 entry_len;
+	__u32 entry_num;
+	__u32 __reserved;
+};
+
+#define IOMMU_HWPT_INVALIDATE _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_HWPT_INVALIDATE)
 #endif
 
 #endif /* _UAPI_LINUX_IOMMU_REPLACE_H */
