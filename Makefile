@@ -50,7 +50,12 @@ KSRC_FILES := scripts/checkpatch.pl scripts/spelling.txt \
 	scripts/const_structs.checkpatch \
 	tools/testing/selftests/kselftest_harness.h \
 	tools/testing/selftests/kselftest.h \
-	include/uapi/linux/iommufd.h
+	tools/testing/selftests/iommu/iommufd.c \
+	tools/testing/selftests/iommu/iommufd_fail_nth.c \
+	tools/testing/selftests/iommu/iommufd_utils.h \
+	drivers/iommu/iommufd/iommufd_test.h \
+	include/uapi/linux/iommufd.h \
+	include/uapi/linux/vfio.h
 
 .PHONY: all module build-all lint checkpatch sparse sparse-one install install-headers \
 	install-udev dkms-install dkms-remove tests check demo deps clean
@@ -132,8 +137,7 @@ dkms-remove:
 	rm -rf $(DKMS_SRC)
 
 tests: $(KSRC)/.stamp
-	@$(MAKE) --no-print-directory -C tests OUT=$(BUILD)/tests \
-		KSELFTEST=$(KSRC)/tools/testing/selftests
+	@$(MAKE) --no-print-directory -C tests OUT=$(BUILD)/tests KSRC=$(KSRC)
 
 check:
 	@tests/check.sh

@@ -23,10 +23,25 @@
 
 #include <uapi/linux/iommu_replace.h>
 #include <iommu_replace/core.h>
+#include <iommu_replace/test_cmd.h>
 
 /* Every command struct; the dispatcher copies the caller's one into this. */
 union iorp_ucmd_buffer {
 	struct iommu_destroy destroy;
+	struct iommu_hw_info hw_info;
+	struct iommu_hwpt_alloc hwpt_alloc;
+	struct iommu_hwpt_invalidate hwpt_invalidate;
+	struct iommu_ioas_alloc ioas_alloc;
+	struct iommu_ioas_allow_iovas allow_iovas;
+	struct iommu_ioas_copy ioas_copy;
+	struct iommu_ioas_iova_ranges iova_ranges;
+	struct iommu_ioas_map map;
+	struct iommu_ioas_unmap unmap;
+	struct iommu_option option;
+	struct iommu_vfio_ioas vfio_ioas;
+#ifdef IORP_TEST
+	struct iommu_test_cmd test;
+#endif
 };
 
 /**
@@ -56,7 +71,48 @@ struct iorp_ioctl_op {
 
 static const struct iorp_ioctl_op iorp_ioctl_ops[] = {
 	IORP_IOCTL_OP(IOMMU_DESTROY, iorp_cmd_destroy, struct iommu_destroy, id),
+	IORP_IOCTL_OP(IOMMU_GET_HW_INFO, iorp_cmd_get_hw_info,
+		      struct iommu_hw_info, __reserved),
+	IORP_IOCTL_OP(IOMMU_HWPT_ALLOC, iorp_cmd_hwpt_alloc,
+		      struct iommu_hwpt_alloc, __reserved),
+	IORP_IOCTL_OP(IOMMU_HWPT_INVALIDATE, iorp_cmd_hwpt_invalidate,
+		      struct iommu_hwpt_invalidate, __reserved),
+	IORP_IOCTL_OP(IOMMU_IOAS_ALLOC, iorp_cmd_ioas_alloc,
+		      struct iommu_ioas_alloc, out_ioas_id),
+	IORP_IOCTL_OP(IOMMU_IOAS_ALLOW_IOVAS, iorp_cmd_ioas_allow_iovas,
+		      struct iommu_ioas_allow_iovas, allowed_iovas),
+	IORP_IOCTL_OP(IOMMU_IOAS_COPY, iorp_cmd_ioas_copy,
+		      struct iommu_ioas_copy, src_iova),
+	IORP_IOCTL_OP(IOMMU_IOAS_IOVA_RANGES, iorp_cmd_ioas_iova_ranges,
+		      struct iommu_ioas_iova_ranges, out_iova_alignment),
+	IORP_IOCTL_OP(IOMMU_IOAS_MAP, iorp_cmd_ioas_map, struct iommu_ioas_map,
+		      iova),
+	IORP_IOCTL_OP(IOMMU_IOAS_UNMAP, iorp_cmd_ioas_unmap,
+		      struct iommu_ioas_unmap, length),
+	IORP_IOCTL_OP(IOMMU_OPTION, iorp_cmd_option, struct iommu_option,
+		      val64),
+	IORP_IOCTL_OP(IOMMU_VFIO_IOAS, iorp_cmd_vfio_ioas,
+		      struct iommu_vfio_ioas, __reserved),
+#ifdef IORP_TEST
+	IORP_IOCTL_OP(IOMMU_TEST_CMD, iorp_cmd_test, struct iommu_test_cmd,
+		      last),
+#endif
 };
+
+/**
+ * iorp_ucmd_respond() - write a command's struct back to the caller
+ * @ucmd: the call
+ * @cmd_len: size of the kernel's struct
+ *
+ * Writes as much as the caller's struct holds. Return: 0 or -EFAULT.
+ */
+int iorp_ucmd_respond(struct iorp_ucmd *ucmd, size_t cmd_len)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(size_t, ucmd->user_size, cmd_len)))
+		return -EFAULT;
+	return 0;
+}
 
 /* The table is short; a scan costs less than the ioctl entry itself. */
 static const struct iorp_ioctl_op *iorp_find_op(unsigned int cmd)
@@ -104,8 +160,10 @@ static int iorp_fops_open(struct inode *inode, struct file *filp)
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
+	ctx->file = filp;
 	iorp_objects_init(ctx);
 	filp->private_data = ctx;
+	iorp_stat_add(IORP_STAT_CONTEXTS, 1);
 	return 0;
 }
 
@@ -115,6 +173,7 @@ static int iorp_fops_release(struct inode *inode, struct file *filp)
 
 	iorp_objects_destroy_all(ctx);
 	kfree(ctx);
+	iorp_stat_add(IORP_STAT_CONTEXTS, -1);
 	return 0;
 }
 

@@ -13,12 +13,19 @@
 
 static int __init iorp_init(void)
 {
-	return iorp_chardev_register();
+	int ret;
+
+	iorp_stats_init();
+	ret = iorp_chardev_register();
+	if (ret)
+		iorp_stats_exit();
+	return ret;
 }
 
 static void __exit iorp_exit(void)
 {
 	iorp_chardev_unregister();
+	iorp_stats_exit();
 }
 
 module_init(iorp_init);

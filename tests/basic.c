@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <linux/iommu_replace.h>
+#include "iommu_replace/test_cmd.h"
 
 #include "kselftest_harness.h"
 
@@ -191,6 +192,20 @@ TEST_F(dev, unreadable_argument_is_efault)
 	cmd->size = sizeof(*cmd);
 	EXPECT_EQ(ENOENT, ioctl_errno(self->fd, IOMMU_DESTROY, cmd));
 	munmap(map, page);
+}
+
+/* IOMMU_TEST_CMD exists in the test flavour only (IORP_FLAVOUR says which). */
+TEST_F(dev, test_command_only_in_test_flavour)
+{
+	struct iommu_test_cmd cmd = { .size = sizeof(cmd), .op = 0 };
+	const char *flavour = getenv("IORP_FLAVOUR");
+
+	ASSERT_NE(NULL, flavour);
+	if (!strcmp(flavour, "test")) {
+		EXPECT_EQ(EOPNOTSUPP, ioctl_errno(self->fd, IOMMU_TEST_CMD, &cmd));
+	} else {
+		EXPECT_EQ(ENOTTY, ioctl_errno(self->fd, IOMMU_TEST_CMD, &cmd));
+	}
 }
 
 TEST_HARNESS_MAIN

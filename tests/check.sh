@@ -177,11 +177,12 @@ if selected - host probes; then
 	grep -v -P '\tiommu_group_claim_dma_owner\t' "$real/Module.symvers" > "$doctored/Module.symvers"
 	host_step - probes "kernel without iommu_group_claim_dma_owner is refused in one line" \
 		probe_fails_with "$doctored" 'not supported: needs iommu_group_claim_dma_owner()'
-	# The probes find what the Debian kernels are known to have.
+	# The probes find what the Debian kernels are known to have
+	# (../shared/research/kernel_feasibility.md and the kernel sources).
 	for k in "${kernels[@]}"; do
 		case $k in
-		6.1.*) want="iommu_group_replace_domain=no iommu_map_gfp=no iommu_paging_domain_alloc=no" ;;
-		6.12.*) want="iommu_group_replace_domain=yes iommu_map_gfp=yes iommu_paging_domain_alloc=yes" ;;
+		6.1.*) want="gup_unshare_anon_only=yes iommu_group_replace_domain=no iommu_map_gfp=no iommu_paging_domain_alloc=no pin_user_pages_remote_no_vmas=no" ;;
+		6.12.*) want="gup_unshare_anon_only=no iommu_group_replace_domain=yes iommu_map_gfp=yes iommu_paging_domain_alloc=yes pin_user_pages_remote_no_vmas=yes" ;;
 		*) continue ;;
 		esac
 		host_step "$k" probes "probes find the known API of $k" \

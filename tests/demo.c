@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@
 #include <linux/iommu_replace.h>
 
 #define DEV_PATH "/dev/iommu-replace"
-#define STEPS 6
+#define STEPS 8
 
 static int step_no, failures;
 
@@ -88,6 +89,47 @@ static int call(int fd, unsigned long cmd, void *arg)
 	return ioctl(fd, cmd, arg) ? errno : 0;
 }
 
+/* An IO address space: map a buffer at a kernel-chosen IOVA, unmap it. */
+static void show_ioas(int fd)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_iova_range range = {};
+	struct iommu_ioas_iova_ranges ranges = {
+		.size = sizeof(ranges),
+		.num_iovas = 1,
+		.allowed_iovas = (uintptr_t)&range,
+	};
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+		.length = 64 * 1024,
+	};
+	struct iommu_ioas_unmap unmap = { .size = sizeof(unmap) };
+	static char buffer[64 * 1024] __attribute__((aligned(65536)));
+	int err;
+
+	err = call(fd, IOMMU_IOAS_ALLOC, &alloc);
+	ranges.ioas_id = alloc.out_ioas_id;
+	if (!err)
+		err = call(fd, IOMMU_IOAS_IOVA_RANGES, &ranges);
+	step(!err, "ioas", "IOMMU_IOAS_ALLOC -> id %u, usable IOVA %#llx-%#llx, alignment %llu",
+	     alloc.out_ioas_id, (unsigned long long)range.start,
+	     (unsigned long long)range.last,
+	     (unsigned long long)ranges.out_iova_alignment);
+
+	map.ioas_id = alloc.out_ioas_id;
+	map.user_va = (uintptr_t)buffer;
+	err = call(fd, IOMMU_IOAS_MAP, &map);
+	unmap.ioas_id = alloc.out_ioas_id;
+	unmap.iova = map.iova;
+	unmap.length = map.length;
+	if (!err)
+		err = call(fd, IOMMU_IOAS_UNMAP, &unmap);
+	step(!err && unmap.length == map.length, "map",
+	     "64 KiB at IOVA %#llx (nothing pinned until a page table needs it), unmapped %llu bytes",
+	     (unsigned long long)map.iova, (unsigned long long)unmap.length);
+}
+
 int main(void)
 {
 	struct { struct iommu_destroy cmd; unsigned char tail[8]; } big = {};
@@ -125,6 +167,8 @@ int main(void)
 
 	err = call(fd, _IO(IOMMUFD_TYPE, 0xff), &destroy);
 	step(err == ENOTTY, "unknown", "ioctl _IO(';', 0xff) -> %s", errname(err));
+
+	show_ioas(fd);
 
 	close(fd);
 	printf("# %-10s the context and everything it owned are freed\n", "close");

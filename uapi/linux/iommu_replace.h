@@ -346,7 +346,7 @@ enum iommufd_vfio_ioas_op {
  * @__reserved: must be 0
  *
  * VFIO's container ioctls carry no IOAS ID, so one IOAS per file serves
- * them. GET fails with ENOENT when none is set.
+ * them. GET fails with ENODEV when none is set.
  */
 struct iommu_vfio_ioas {
 	__u32 size;
@@ -487,8 +487,8 @@ struct iommu_hw_info {
  * @__reserved: must be 0
  *
  * Flushes the caches of a page table that user space manages (nesting).
- * Paging page tables filled from an IOAS are kept coherent by the kernel and
- * reject the call with EOPNOTSUPP.
+ * No such page tables exist yet: paging page tables filled from an IOAS are
+ * kept coherent by the kernel, so a well-formed call fails with ENOENT.
  */
 struct iommu_hwpt_invalidate {
 	__u32 size;

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * device.h - hardware page tables (HWPT), bound devices and their groups.
+ *
+ * A HWPT (IORP_OBJ_HWPT) owns an iommu_domain kept filled from one IOAS.
+ * Automatic HWPTs are made when a device attaches to an IOAS and destroyed
+ * when their last device leaves; manual ones (IOMMU_HWPT_ALLOC) live until
+ * IOMMU_DESTROY.
+ *
+ * A bound device (IORP_OBJ_DEVICE, "idev") belongs to a struct iorp_group:
+ * the context's record of one iommu group, holding the HWPT the whole group
+ * is attached to. Devices of one group always share one HWPT; attaching is
+ * per device, but the group's hardware follows its HWPT.
+ *
+ * Kinds of devices (the mock devices of the test flavour, later PCI devices)
+ * plug in through struct iorp_device_ops; everything else, attach, replace
+ * and detach included, is common code in device.c.
+ *
+ * Locking: group->lock > ioas->mutex > (io_pagetable.h order). An attached
+ * device holds a users reference on its HWPT, a HWPT on its IOAS.
+ */
+#ifndef IORP_DEVICE_H
+#define IORP_DEVICE_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+
+#include <iommu_replace/core.h>
+
+struct iommu_domain;
+struct iorp_device;
+struct iorp_group;
+struct iorp_ioas;
+
+/**
+ * struct iorp_resv - an IOVA range a device must not have mapped
+ * @node: in a list built by iorp_device_ops.reserved
+ * @start: first IOVA
+ * @last: last IOVA (inclusive)
+ */
+struct iorp_resv {
+	struct list_head node;
+	unsigned long start;
+	unsigned long last;
+};
+
+/**
+ * struct iorp_hw_info - what IOMMU_GET_HW_INFO reports
+ * @type: enum iommu_hw_info_type, or a test type
+ * @data: driver data; @len bytes of it are valid
+ * @len: size of @data
+ * @capabilities: enum iommufd_hw_capabilities
+ * @max_pasid_log2: PASID width, 0 for none
+ */
+struct iorp_hw_info {
+	u32 type;
+	u8 data[32];
+	u32 len;
+	u64 capabilities;
+	u8 max_pasid_log2;
+};
+
+/**
+ * struct iorp_device_ops - what a kind of device provides
+ * @alloc_flags: IOMMU_HWPT_ALLOC_* flags @domain_alloc understands
+ * @domain_alloc: a new, empty paging domain for the device's IOMMU
+ * @domain_free: free a domain from @domain_alloc
+ * @domain_compatible: could the device be attached to this domain?
+ * @group_switch: move the group's hardware from @old to @new (either may be
+ *                NULL: blocked). On failure the hardware must still be on
+ *                @old. A switch to NULL must not fail.
+ * @reserved: add the device's reserved IOVA ranges to @list
+ * @hw_info: fill in IOMMU_GET_HW_INFO's answer
+ */
+struct iorp_device_ops {
+	u32 alloc_flags;
+	struct iommu_domain *(*domain_alloc)(struct iorp_device *idev, u32 flags);
+	void (*domain_free)(struct iommu_domain *domain);
+	bool (*domain_compatible)(struct iorp_device *idev,
+				  struct iommu_domain *domain);
+	int (*group_switch)(struct iorp_group *group, struct iommu_domain *old,
+			    struct iommu_domain *new);
+	int (*reserved)(struct iorp_device *idev, struct list_head *list);
+	void (*hw_info)(struct iorp_device *idev, struct iorp_hw_info *info);
+};
+
+/**
+ * struct iorp_hwpt - a hardware page table (IORP_OBJ_HWPT)
+ * @obj: the object
+ * @ctx: the owning context
+ * @domain: the iommu_domain, filled from @ioas
+ * @ops: the kind of device that made @domain (frees it)
+ * @ioas: the IOAS (holds a users reference)
+ * @iopt_node: in ioas->iopt.domains
+ * @auto_node: in ioas->auto_hwpts, for automatic HWPTs
+ * @auto_domain: made by an attach to an IOAS; goes with its last device
+ * @nest_parent: allocated with IOMMU_HWPT_ALLOC_NEST_PARENT
+ */
+struct iorp_hwpt {
+	struct iorp_object obj;
+	struct iorp_ctx *ctx;
+	struct iommu_domain *domain;
+	const struct iorp_device_ops *ops;
+	struct iorp_ioas *ioas;
+	struct list_head iopt_node;
+	struct list_head auto_node;
+	bool auto_domain;
+	bool nest_parent;
+};
+
+/**
+ * struct iorp_group - one iommu group of one context
+ * @lock: guards the fields below and the devices' @attached
+ * @devices: bound devices (struct iorp_device, group_node)
+ * @hwpt: the HWPT the group's hardware uses, or NULL (blocked)
+ * @attached: devices attached to @hwpt (each holds a reference on it)
+ * @priv: the device kind's own state
+ */
+struct iorp_group {
+	struct mutex lock;	/* attachment state of the group */
+	struct list_head devices;
+	struct iorp_hwpt *hwpt;
+	unsigned int attached;
+	void *priv;
+};
+
+/**
+ * struct iorp_device - a bound device (IORP_OBJ_DEVICE)
+ * @obj: the object; its kernel owner holds one reference, so user space
+ *       cannot IOMMU_DESTROY it (EBUSY)
+ * @ctx: the owning context
+ * @group: its group
+ * @group_node: in group->devices
+ * @ops: its kind
+ * @priv: the kind's own state
+ * @attached: attached to group->hwpt (group->lock)
+ */
+struct iorp_device {
+	struct iorp_object obj;
+	struct iorp_ctx *ctx;
+	struct iorp_group *group;
+	struct list_head group_node;
+	const struct iorp_device_ops *ops;
+	void *priv;
+	bool attached;
+};
+
+/* hwpt.c */
+struct iorp_hwpt *iorp_hwpt_alloc(struct iorp_ctx *ctx, struct iorp_ioas *ioas,
+				  struct iorp_device *idev, u32 flags,
+				  bool auto_domain);
+
+/* device.c */
+void iorp_group_init(struct iorp_group *group, void *priv);
+struct iorp_device *iorp_device_bind(struct iorp_ctx *ctx,
+				     struct iorp_group *group,
+				     const struct iorp_device_ops *ops,
+				     void *priv);
+void iorp_device_unbind(struct iorp_device *idev);
+int iorp_device_attach(struct iorp_device *idev, u32 *pt_id);
+int iorp_device_replace(struct iorp_device *idev, u32 *pt_id);
+void iorp_device_detach(struct iorp_device *idev);
+struct iorp_device *iorp_device_get(struct iorp_ctx *ctx, u32 id);
+
+#endif /* IORP_DEVICE_H */

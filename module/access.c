@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * access.c - emulated access: pin and copy IOAS memory for drivers that
+ * emulate their DMA (the API is described in access.h).
+ *
+ * Pins: each pin call is recorded in access->pins with the IOAS it was made
+ * in, so an unpin finds its pages even after the access moved to another
+ * IOAS. In the IO page table a pin becomes, per area it covers, a shared
+ * struct iorp_access_pin holder of the pages (users counts identical
+ * ranges) and one count in area->num_accesses, which makes an unmap of the
+ * area ask the accesses to unpin first.
+ *
+ * Locking: see access.h; area->num_accesses and the access pin holders are
+ * guarded by the area's pages->mutex, the area itself by iova_rwsem (read).
+ */
+#include <linux/errno.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+
+#include <iommu_replace/access.h>
+#include <iommu_replace/io_pagetable.h>
+
+/**
+ * struct iorp_access_pinrec - one pin call of an access
+ * @node: in access->pins
+ * @ioas: the IOAS the pages were pinned in
+ * @iova: the IOVA range pinned
+ * @length: its length
+ */
+struct iorp_access_pinrec {
+	struct list_head node;
+	struct iorp_ioas *ioas;
+	unsigned long iova;
+	unsigned long length;
+};
+
+/**
+ * iorp_access_create() - create an access, not yet attached
+ * @ctx: the context whose IOASes it will use
+ * @ops: the driver's callbacks; @ops->unmap is required
+ * @data: the driver's cookie for them
+ *
+ * Return: the access or an ERR_PTR.
+ */
+struct iorp_access *iorp_access_create(struct iorp_ctx *ctx,
+				       const struct iorp_access_ops *ops,
+				       void *data)
+{
+	struct iorp_access *access;
+
+	if (!ops->unmap)
+		return ERR_PTR(-EINVAL);
+	access = kzalloc(sizeof(*access), GFP_KERNEL_ACCOUNT);
+	if (!access)
+		return ERR_PTR(-ENOMEM);
+	access->ctx = ctx;
+	access->ops = ops;
+	access->data = data;
+	mutex_init(&access->attach_lock);
+	mutex_init(&access->lock);
+	INIT_LIST_HEAD(&access->pins);
+	access->links[0].access = access;
+	access->links[1].access = access;
+	get_file(ctx->file);
+	iorp_stat_add(IORP_STAT_ACCESSES, 1);
+	return access;
+}
+
+/*
+ * Join an IOAS's access list through links[link], raising the IOAS's
+ * alignment to PAGE_SIZE for an access that pins.
+ */
+static int iorp_access_join(struct iorp_access *access, struct iorp_ioas *ioas,
+			    unsigned int link)
+{
+	struct iorp_iopt *iopt = &ioas->iopt;
+	int ret = 0;
+
+	mutex_lock(&iopt->access_lock);
+	if (access->ops->needs_pin_pages) {
+		down_write(&iopt->domains_rwsem);
+		down_write(&iopt->iova_rwsem);
+		iopt->pinning_accesses++;
+		ret = iorp_iopt_recalc_alignment(iopt);
+		if (ret)
+			iopt->pinning_accesses--;
+		up_write(&iopt->iova_rwsem);
+		up_write(&iopt->domains_rwsem);
+	}
+	if (!ret)
+		list_add_tail(&access->links[link].node, &iopt->accesses);
+	mutex_unlock(&iopt->access_lock);
+	return ret;
+}
+
+static void iorp_access_leave(struct iorp_access *access,
+			      struct iorp_ioas *ioas, unsigned int link)
+{
+	struct iorp_iopt *iopt = &ioas->iopt;
+
+	mutex_lock(&iopt->access_lock);
+	list_del(&access->links[link].node);
+	if (access->ops->needs_pin_pages) {
+		down_write(&iopt->domains_rwsem);
+		down_write(&iopt->iova_rwsem);
+		iopt->pinning_accesses--;
+		WARN_ON(iorp_iopt_recalc_alignment(iopt));
+		up_write(&iopt->iova_rwsem);
+		up_write(&iopt->domains_rwsem);
+	}
+	mutex_unlock(&iopt->access_lock);
+}
+
+/*
+ * Walk the areas covering [iova, iova + length) without gaps and call fn
+ * on each piece; stops at the first error. iova_rwsem held. Pieces after
+ * the first must start, and pieces before the last end, on page bounds of
+ * their pages (so pinned page arrays never repeat a page): EINVAL else.
+ */
+struct iorp_piece_op {
+	int (*fn)(struct iorp_area *area, unsigned long offset,
+		  unsigned long len, void *arg);
+};
+
+static int iorp_walk_pieces(struct iorp_iopt *iopt, unsigned long iova,
+			    unsigned long length, bool page_bounds,
+			    const struct iorp_piece_op *op, void *arg)
+{
+	unsigned long last = iova + length - 1, pos = iova;
+	struct interval_tree_node *node;
+	int ret;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+	for (node = interval_tree_iter_first(&iopt->area_itree, iova, last);
+	     node; node = interval_tree_iter_next(node, iova, last)) {
+		struct iorp_area *area = container_of(node, struct iorp_area, iova);
+		unsigned long end = min(node->last, last);
+		unsigned long offset = area->start_byte + pos - node->start;
+
+		if (node->start > pos)
+			return -ENOENT;
+		if (page_bounds &&
+		    ((pos != iova && offset % PAGE_SIZE) ||
+		     (end != last && (area->start_byte + end - node->start + 1) % PAGE_SIZE)))
+			return -EINVAL;
+		ret = op->fn(area, offset, end - pos + 1, arg);
+		if (ret)
+			return ret;
+		if (end == last)
+			return 0;
+		pos = end + 1;
+	}
+	return -ENOENT;
+}
+
+/* A range to pin or copy: non-empty and not wrapping around. */
+static int iorp_check_range(unsigned long iova, unsigned long length)
+{
+	unsigned long last;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	return 0;
+}
+
+/* Find the access pin holder of exactly [first, last], or NULL. */
+static struct iorp_access_pin *iorp_find_pin(struct iorp_pages *pages,
+					     unsigned long first,
+					     unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	for (node = interval_tree_iter_first(&pages->access_pins, first, last);
+	     node; node = interval_tree_iter_next(node, first, last))
+		if (node->start == first && node->last == last)
+			return container_of(node, struct iorp_access_pin, node);
+	return NULL;
+}
+
+struct iorp_pin_walk {
+	struct page **out;
+	bool write;
+	unsigned long pinned;	/* bytes pinned so far, for unwinding */
+};
+
+static int iorp_pin_piece(struct iorp_area *area, unsigned long offset,
+			  unsigned long len, void *arg)
+{
+	unsigned long first = offset >> PAGE_SHIFT;
+	unsigned long last = (offset + len - 1) >> PAGE_SHIFT;
+	struct iorp_pages *pages = area->pages;
+	struct iorp_pin_walk *walk = arg;
+	struct iorp_access_pin *pin;
+	unsigned long i;
+	int ret = 0;
+
+	if (area->unmapping)
+		return -EINVAL;
+	if (walk->write && !(area->prot & IOMMU_WRITE))
+		return -EPERM;
+	mutex_lock(&pages->mutex);
+	pin = iorp_find_pin(pages, first, last);
+	if (pin) {
+		pin->users++;
+	} else {
+		pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
+		if (!pin) {
+			ret = -ENOMEM;
+			goto out_unlock;
+		}
+		pin->node.start = first;
+		pin->node.last = last;
+		pin->users = 1;
+		ret = iorp_pages_hold(pages, &pages->access_pins, &pin->node);
+		if (ret) {
+			kfree(pin);
+			goto out_unlock;
+		}
+	}
+	area->num_accesses++;
+	for (i = first; i <= last; i++)
+		*walk->out++ = iorp_pages_pinned_page(pages, i);
+	walk->pinned += len;
+out_unlock:
+	mutex_unlock(&pages->mutex);
+	return ret;
+}
+
+static int iorp_unpin_piece(struct iorp_area *area, unsigned long offset,
+			    unsigned long len, void *arg)
+{
+	struct iorp_pages *pages = area->pages;
+	struct iorp_access_pin *pin;
+
+	mutex_lock(&pages->mutex);
+	pin = iorp_find_pin(pages, offset >> PAGE_SHIFT,
+			    (offset + len - 1) >> PAGE_SHIFT);
+	if (!WARN_ON(!pin) && !--pin->users) {
+		iorp_pages_unhold(pages, &pages->access_pins, &pin->node);
+		kfree(pin);
+	}
+	area->num_accesses--;
+	mutex_unlock(&pages->mutex);
+	return 0;
+}
+
+static const struct iorp_piece_op iorp_pin_op = { .fn = iorp_pin_piece };
+static const struct iorp_piece_op iorp_unpin_op = { .fn = iorp_unpin_piece };
+
+/* Release one pin call's pages (access->lock held). */
+static void iorp_access_release_pinrec(struct iorp_access_pinrec *rec)
+{
+	struct iorp_iopt *iopt = &rec->ioas->iopt;
+
+	down_read(&iopt->iova_rwsem);
+	WARN_ON(iorp_walk_pieces(iopt, rec->iova, rec->length, false,
+				 &iorp_unpin_op, NULL));
+	up_read(&iopt->iova_rwsem);
+	list_del(&rec->node);
+	kfree(rec);
+}
+
+/**
+ * iorp_access_pin_pages() - pin the pages behind an IOVA range
+ * @access: an attached access whose ops set needs_pin_pages
+ * @iova: start of the range
+ * @length: bytes, non-zero
+ * @out: receives one page per page the range touches
+ * @write: the pages will be written (the mapping must be writable)
+ *
+ * The pages stay pinned, and the range mapped, until
+ * iorp_access_unpin_pages() with the same @iova and @length. Return: 0;
+ * ENOENT if the range is not fully mapped or the access not attached;
+ * EPERM for a write to a read-only mapping; EINVAL for a range being
+ * unmapped; ENOMEM or EFAULT when pinning fails.
+ */
+int iorp_access_pin_pages(struct iorp_access *access, unsigned long iova,
+			  unsigned long length, struct page **out, bool write)
+{
+	struct iorp_pin_walk walk = { .out = out, .write = write };
+	struct iorp_access_pinrec *rec;
+	int ret;
+
+	ret = iorp_check_range(iova, length);
+	if (ret)
+		return ret;
+	if (WARN_ON(!access->ops->needs_pin_pages))
+		return -EINVAL;
+	rec = kzalloc(sizeof(*rec), GFP_KERNEL_ACCOUNT);
+	if (!rec)
+		return -ENOMEM;
+
+	mutex_lock(&access->lock);
+	if (!access->ioas) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	down_read(&access->ioas->iopt.iova_rwsem);
+	ret = iorp_walk_pieces(&access->ioas->iopt, iova, length, true,
+			       &iorp_pin_op, &walk);
+	if (ret && walk.pinned)
+		iorp_walk_pieces(&access->ioas->iopt, iova, walk.pinned,
+				 false, &iorp_unpin_op, NULL);
+	up_read(&access->ioas->iopt.iova_rwsem);
+	if (!ret) {
+		rec->ioas = access->ioas;
+		rec->iova = iova;
+		rec->length = length;
+		list_add_tail(&rec->node, &access->pins);
+		rec = NULL;
+	}
+out_unlock:
+	mutex_unlock(&access->lock);
+	kfree(rec);
+	return ret;
+}
+
+/**
+ * iorp_access_unpin_pages() - undo iorp_access_pin_pages()
+ * @access: the access
+ * @iova: as given to the pin
+ * @length: as given to the pin
+ */
+void iorp_access_unpin_pages(struct iorp_access *access, unsigned long iova,
+			     unsigned long length)
+{
+	struct iorp_access_pinrec *rec;
+
+	mutex_lock(&access->lock);
+	list_for_each_entry(rec, &access->pins, node) {
+		if (rec->iova == iova && rec->length == length) {
+			iorp_access_release_pinrec(rec);
+			goto out_unlock;
+		}
+	}
+	WARN(1, "iommu_replace: unpin of %#lx+%#lx that was never pinned\n",
+	     iova, length);
+out_unlock:
+	mutex_unlock(&access->lock);
+}
+
+struct iorp_rw_walk {
+	void *buf;
+	bool write;
+};
+
+static int iorp_rw_piece(struct iorp_area *area, unsigned long offset,
+			 unsigned long len, void *arg)
+{
+	struct iorp_rw_walk *walk = arg;
+	int ret;
+
+	if (walk->write && !(area->prot & IOMMU_WRITE))
+		return -EPERM;
+	ret = iorp_pages_rw(area->pages, offset, walk->buf, len, walk->write);
+	walk->buf += len;
+	return ret;
+}
+
+static const struct iorp_piece_op iorp_rw_op = { .fn = iorp_rw_piece };
+
+/**
+ * iorp_access_rw() - copy between a kernel buffer and IOVA
+ * @access: an attached access
+ * @iova: start of the range
+ * @buf: kernel buffer of @length bytes
+ * @length: bytes, non-zero
+ * @write: copy @buf to the IOVA range (else from it)
+ *
+ * Return: 0; ENOENT if the range is not fully mapped or the access not
+ * attached; EPERM for a write to a read-only mapping; EFAULT if memory
+ * that is not pinned cannot be reached (its process is gone).
+ */
+int iorp_access_rw(struct iorp_access *access, unsigned long iova, void *buf,
+		   unsigned long length, bool write)
+{
+	struct iorp_rw_walk walk = { .buf = buf, .write = write };
+	int ret;
+
+	ret = iorp_check_range(iova, length);
+	if (ret)
+		return ret;
+	mutex_lock(&access->lock);
+	if (access->ioas) {
+		down_read(&access->ioas->iopt.iova_rwsem);
+		ret = iorp_walk_pieces(&access->ioas->iopt, iova, length,
+				       false, &iorp_rw_op, &walk);
+		up_read(&access->ioas->iopt.iova_rwsem);
+	} else {
+		ret = -ENOENT;
+	}
+	mutex_unlock(&access->lock);
+	return ret;
+}
+
+/* Pins the driver left behind in ioas, a driver bug: release them. */
+static void iorp_access_drop_pins(struct iorp_access *access,
+				  struct iorp_ioas *ioas)
+{
+	struct iorp_access_pinrec *rec, *next;
+
+	mutex_lock(&access->lock);
+	list_for_each_entry_safe(rec, next, &access->pins, node) {
+		if (rec->ioas != ioas)
+			continue;
+		WARN_ONCE(1, "iommu_replace: access driver kept a pin after unmap\n");
+		iorp_access_release_pinrec(rec);
+	}
+	mutex_unlock(&access->lock);
+}
+
+/*
+ * Move the access from its IOAS (possibly none) to new (possibly NULL).
+ * The access joins new before it leaves the old IOAS, so if joining fails
+ * nothing changed. Takes over the caller's reference on new.
+ */
+static int iorp_access_change_ioas(struct iorp_access *access,
+				   struct iorp_ioas *new)
+{
+	unsigned int new_link = !access->link;
+	struct iorp_ioas *old;
+	int ret;
+
+	lockdep_assert_held(&access->attach_lock);
+	old = access->ioas;
+	if (new) {
+		ret = iorp_access_join(access, new, new_link);
+		if (ret) {
+			iorp_object_put(access->ctx, &new->obj);
+			return ret;
+		}
+	}
+	mutex_lock(&access->lock);
+	access->ioas = new;
+	mutex_unlock(&access->lock);
+	if (old) {
+		/* the driver drops every pin it made in the old IOAS */
+		access->ops->unmap(access->data, 0, ULONG_MAX);
+		iorp_access_drop_pins(access, old);
+		iorp_access_leave(access, old, access->link);
+		iorp_object_put(access->ctx, &old->obj);
+	}
+	if (new)
+		access->link = new_link;
+	return 0;
+}
+
+/**
+ * iorp_access_attach() - attach a detached access to an IOAS
+ * @access: the access
+ * @ioas_id: the IOAS
+ *
+ * Return: 0; ENOENT for an unknown IOAS; EINVAL if already attached;
+ * EADDRINUSE if the access pins and the IOAS has mappings that are not
+ * page aligned.
+ */
+int iorp_access_attach(struct iorp_access *access, u32 ioas_id)
+{
+	struct iorp_ioas *ioas;
+	int ret = -EINVAL;
+
+	mutex_lock(&access->attach_lock);
+	if (!access->ioas) {
+		ioas = iorp_ioas_get(access->ctx, ioas_id);
+		ret = IS_ERR(ioas) ? PTR_ERR(ioas) :
+				     iorp_access_change_ioas(access, ioas);
+	}
+	mutex_unlock(&access->attach_lock);
+	return ret;
+}
+
+/**
+ * iorp_access_replace() - move an attached access to another IOAS
+ * @access: the access
+ * @ioas_id: the new IOAS
+ *
+ * The driver's unmap callback is asked to drop every pin on the old IOAS.
+ * On failure the access stays on its old IOAS. Return: as
+ * iorp_access_attach(), but EINVAL if the access is not attached.
+ */
+int iorp_access_replace(struct iorp_access *access, u32 ioas_id)
+{
+	struct iorp_ioas *ioas;
+	int ret = -EINVAL;
+
+	mutex_lock(&access->attach_lock);
+	if (access->ioas) {
+		ioas = iorp_ioas_get(access->ctx, ioas_id);
+		if (IS_ERR(ioas)) {
+			ret = PTR_ERR(ioas);
+		} else if (ioas == access->ioas) {
+			iorp_object_put(access->ctx, &ioas->obj);
+			ret = 0;
+		} else {
+			ret = iorp_access_change_ioas(access, ioas);
+		}
+	}
+	mutex_unlock(&access->attach_lock);
+	return ret;
+}
+
+/**
+ * iorp_access_detach() - detach an access (no-op if detached)
+ * @access: the access
+ */
+void iorp_access_detach(struct iorp_access *access)
+{
+	mutex_lock(&access->attach_lock);
+	if (access->ioas)
+		iorp_access_change_ioas(access, NULL);
+	mutex_unlock(&access->attach_lock);
+}
+
+/**
+ * iorp_access_destroy() - detach and free an access
+ * @access: the access
+ */
+void iorp_access_destroy(struct iorp_access *access)
+{
+	struct file *file = access->ctx->file;
+
+	iorp_access_detach(access);
+	WARN_ON(!list_empty(&access->pins));
+	mutex_destroy(&access->lock);
+	mutex_destroy(&access->attach_lock);
+	kfree(access);
+	iorp_stat_add(IORP_STAT_ACCESSES, -1);
+	fput(file);
+}

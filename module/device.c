@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * device.c - bound devices: attach, replace and detach.
+ *
+ * Every kind of device goes through these functions; the kind only moves
+ * its group's hardware (iorp_device_ops.group_switch). The rules:
+ *  - attaching to an IOAS reuses a compatible automatic HWPT of that IOAS
+ *    or makes one; attaching to a HWPT uses it if the device can;
+ *  - the devices of a group share one HWPT: a device may join its group's
+ *    HWPT, and moving one attached device moves the whole group;
+ *  - a device's reserved IOVA ranges are reserved in the target IOAS before
+ *    the hardware switches and released from the old one after;
+ *  - replace either completes for the whole group or changes nothing; the
+ *    hardware never passes through the blocking domain on the way;
+ *  - detaching the last attached device blocks the group's DMA.
+ *
+ * Locking: group->lock around every attachment change; ioas->mutex while
+ * choosing or creating an automatic HWPT. An automatic HWPT that lost its
+ * last device is destroyed after ioas->mutex is dropped.
+ */
+#include <linux/errno.h>
+#include <linux/slab.h>
+
+#include <iommu_replace/device.h>
+#include <iommu_replace/io_pagetable.h>
+
+void iorp_group_init(struct iorp_group *group, void *priv)
+{
+	mutex_init(&group->lock);
+	INIT_LIST_HEAD(&group->devices);
+	group->priv = priv;
+}
+
+/**
+ * iorp_device_bind() - make a device usable in a context
+ * @ctx: the context
+ * @group: the device's group
+ * @ops: the device's kind
+ * @priv: the kind's state
+ *
+ * The device object is published with a reference for the caller, its
+ * owner, which must end it with iorp_device_unbind(). Return: the device or
+ * an ERR_PTR.
+ */
+struct iorp_device *iorp_device_bind(struct iorp_ctx *ctx,
+				     struct iorp_group *group,
+				     const struct iorp_device_ops *ops,
+				     void *priv)
+{
+	struct iorp_device *idev;
+
+	idev = iorp_object_alloc_type(ctx, struct iorp_device, IORP_OBJ_DEVICE);
+	if (IS_ERR(idev))
+		return idev;
+	idev->ctx = ctx;
+	idev->group = group;
+	idev->ops = ops;
+	idev->priv = priv;
+	mutex_lock(&group->lock);
+	list_add_tail(&idev->group_node, &group->devices);
+	mutex_unlock(&group->lock);
+	refcount_inc(&idev->obj.users);	/* the owner's */
+	iorp_object_finalize(ctx, &idev->obj);
+	return idev;
+}
+
+/* Detaches if needed; ends the owner's reference and the object. */
+void iorp_device_unbind(struct iorp_device *idev)
+{
+	iorp_device_detach(idev);
+	iorp_object_remove_owned(idev->ctx, &idev->obj);
+}
+
+void iorp_device_destroy(struct iorp_object *obj)
+{
+	struct iorp_device *idev = container_of(obj, struct iorp_device, obj);
+
+	mutex_lock(&idev->group->lock);
+	WARN_ON(idev->attached);
+	list_del(&idev->group_node);
+	mutex_unlock(&idev->group->lock);
+}
+
+struct iorp_device *iorp_device_get(struct iorp_ctx *ctx, u32 id)
+{
+	struct iorp_object *obj = iorp_object_get(ctx, id, IORP_OBJ_DEVICE);
+
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct iorp_device, obj);
+}
+
+/* Drop n attachment references on a HWPT; an unused automatic one goes. */
+static void iorp_hwpt_put_attached(struct iorp_hwpt *hwpt, unsigned int n)
+{
+	while (n--)
+		iorp_object_put(hwpt->ctx, &hwpt->obj);
+	if (hwpt->auto_domain)
+		iorp_object_destroy_if_unused(hwpt->ctx, &hwpt->obj);
+}
+
+static void iorp_unreserve_devices(struct iorp_group *group,
+				   struct iorp_ioas *ioas,
+				   struct iorp_device *extra)
+{
+	struct iorp_device *idev;
+
+	list_for_each_entry(idev, &group->devices, group_node)
+		if (idev->attached || idev == extra)
+			iorp_iopt_unreserve(&ioas->iopt, idev);
+}
+
+/* Reserve a device's reserved ranges in an IOAS, all or none. */
+static int iorp_reserve_device(struct iorp_device *idev,
+			       struct iorp_ioas *ioas)
+{
+	struct iorp_resv *resv, *next;
+	LIST_HEAD(list);
+	int ret;
+
+	ret = idev->ops->reserved(idev, &list);
+	list_for_each_entry(resv, &list, node) {
+		if (ret)
+			break;
+		ret = iorp_iopt_reserve(&ioas->iopt, resv->start, resv->last,
+					idev);
+	}
+	list_for_each_entry_safe(resv, next, &list, node)
+		kfree(resv);
+	if (ret)
+		iorp_iopt_unreserve(&ioas->iopt, idev);
+	return ret;
+}
+
+/*
+ * Reserve the ranges of the group's attached devices and of @extra (a
+ * device about to attach) in @ioas; all or none.
+ */
+static int iorp_reserve_devices(struct iorp_group *group,
+				struct iorp_ioas *ioas,
+				struct iorp_device *extra)
+{
+	struct iorp_device *idev;
+	int ret;
+
+	list_for_each_entry(idev, &group->devices, group_node) {
+		if (!idev->attached && idev != extra)
+			continue;
+		ret = iorp_reserve_device(idev, ioas);
+		if (ret) {
+			iorp_unreserve_devices(group, ioas, extra);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Move the group (and idev, if it is not attached yet) to hwpt. On success
+ * *old_hwpt and *old_refs say which references the caller must drop (after
+ * releasing ioas->mutex); on failure nothing changed.
+ */
+static int iorp_group_set_hwpt(struct iorp_device *idev, struct iorp_hwpt *hwpt,
+			       struct iorp_hwpt **old_hwpt,
+			       unsigned int *old_refs)
+{
+	struct iorp_group *group = idev->group;
+	struct iorp_hwpt *old = group->hwpt;
+	int ret;
+
+	lockdep_assert_held(&group->lock);
+	*old_hwpt = NULL;
+	*old_refs = 0;
+	if (!idev->ops->domain_compatible(idev, hwpt->domain))
+		return -EINVAL;
+	if (old == hwpt) {
+		if (idev->attached)
+			return 0;
+		/* a device joins the HWPT its group already uses */
+		ret = iorp_reserve_device(idev, hwpt->ioas);
+		if (ret)
+			return ret;
+		refcount_inc(&hwpt->obj.users);
+		idev->attached = true;
+		group->attached++;
+		return 0;
+	}
+	/* the devices of a group share one HWPT */
+	if (old && !idev->attached)
+		return -EINVAL;
+
+	if (!old || old->ioas != hwpt->ioas) {
+		ret = iorp_reserve_devices(group, hwpt->ioas, idev);
+		if (ret)
+			return ret;
+	}
+	ret = idev->ops->group_switch(group, old ? old->domain : NULL,
+				      hwpt->domain);
+	if (ret) {
+		if (!old || old->ioas != hwpt->ioas)
+			iorp_unreserve_devices(group, hwpt->ioas, idev);
+		return ret;
+	}
+	if (old && old->ioas != hwpt->ioas)
+		iorp_unreserve_devices(group, old->ioas, NULL);
+
+	/* every attached device now holds the new HWPT instead of the old */
+	if (!idev->attached) {
+		idev->attached = true;
+		group->attached++;
+	}
+	refcount_add(group->attached, &hwpt->obj.users);
+	group->hwpt = hwpt;
+	*old_hwpt = old;
+	*old_refs = old ? group->attached : 0;
+	return 0;
+}
+
+/* Attach to an automatic HWPT of ioas, reusing a compatible one. */
+static int iorp_device_attach_ioas(struct iorp_device *idev,
+				   struct iorp_ioas *ioas,
+				   struct iorp_hwpt **hwpt_out,
+				   struct iorp_hwpt **old, unsigned int *old_refs)
+{
+	struct iorp_hwpt *hwpt;
+	int ret;
+
+	mutex_lock(&ioas->mutex);
+	list_for_each_entry(hwpt, &ioas->auto_hwpts, auto_node) {
+		if (!idev->ops->domain_compatible(idev, hwpt->domain))
+			continue;
+		/* one that lost its last device may be on its way out */
+		if (!refcount_inc_not_zero(&hwpt->obj.users))
+			continue;
+		ret = iorp_group_set_hwpt(idev, hwpt, old, old_refs);
+		iorp_object_put(idev->ctx, &hwpt->obj);
+		goto out_unlock;
+	}
+
+	hwpt = iorp_hwpt_alloc(idev->ctx, ioas, idev, 0, true);
+	if (IS_ERR(hwpt)) {
+		ret = PTR_ERR(hwpt);
+		goto out_unlock;
+	}
+	ret = iorp_group_set_hwpt(idev, hwpt, old, old_refs);
+	if (ret) {
+		iorp_object_abort_and_destroy(idev->ctx, &hwpt->obj);
+		goto out_unlock;
+	}
+	list_add_tail(&hwpt->auto_node, &ioas->auto_hwpts);
+	iorp_object_finalize(idev->ctx, &hwpt->obj);
+out_unlock:
+	mutex_unlock(&ioas->mutex);
+	if (!ret)
+		*hwpt_out = hwpt;
+	return ret;
+}
+
+static int iorp_device_change_pt(struct iorp_device *idev, u32 *pt_id,
+				 bool replace)
+{
+	struct iorp_group *group = idev->group;
+	struct iorp_hwpt *hwpt = NULL, *old = NULL;
+	struct iorp_object *pt_obj;
+	unsigned int old_refs = 0;
+	int ret;
+
+	pt_obj = iorp_object_get(idev->ctx, *pt_id, IORP_OBJ_ANY);
+	if (IS_ERR(pt_obj))
+		return PTR_ERR(pt_obj);
+	mutex_lock(&group->lock);
+	if (replace != idev->attached) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	switch (pt_obj->type) {
+	case IORP_OBJ_HWPT:
+		hwpt = container_of(pt_obj, struct iorp_hwpt, obj);
+		ret = iorp_group_set_hwpt(idev, hwpt, &old, &old_refs);
+		break;
+	case IORP_OBJ_IOAS:
+		ret = iorp_device_attach_ioas(idev,
+					      container_of(pt_obj, struct iorp_ioas, obj),
+					      &hwpt, &old, &old_refs);
+		break;
+	default:
+		ret = -EINVAL;
+		break;
+	}
+	if (!ret)
+		*pt_id = hwpt->obj.id;
+	if (old)
+		iorp_hwpt_put_attached(old, old_refs);
+out_unlock:
+	mutex_unlock(&group->lock);
+	iorp_object_put(idev->ctx, pt_obj);
+	return ret;
+}
+
+/**
+ * iorp_device_attach() - attach a detached device
+ * @idev: the device
+ * @pt_id: in: an IOAS or HWPT ID; out: the HWPT attached
+ *
+ * Return: 0; ENOENT for an unknown ID; EINVAL if the device is attached,
+ * cannot use the HWPT, or its group already uses another HWPT.
+ */
+int iorp_device_attach(struct iorp_device *idev, u32 *pt_id)
+{
+	return iorp_device_change_pt(idev, pt_id, false);
+}
+
+/**
+ * iorp_device_replace() - move an attached device's group to another HWPT
+ * @idev: the device
+ * @pt_id: in: an IOAS or HWPT ID; out: the HWPT attached
+ *
+ * The group's hardware goes from the old page table straight to the new
+ * one. On failure nothing changed. Return: as iorp_device_attach(), but
+ * EINVAL if the device is not attached.
+ */
+int iorp_device_replace(struct iorp_device *idev, u32 *pt_id)
+{
+	return iorp_device_change_pt(idev, pt_id, true);
+}
+
+/**
+ * iorp_device_detach() - detach a device (no-op if not attached)
+ * @idev: the device
+ *
+ * The last device of a group to leave blocks the group's DMA.
+ */
+void iorp_device_detach(struct iorp_device *idev)
+{
+	struct iorp_group *group = idev->group;
+	struct iorp_hwpt *hwpt;
+
+	mutex_lock(&group->lock);
+	if (!idev->attached)
+		goto out_unlock;
+	hwpt = group->hwpt;
+	if (group->attached == 1) {
+		WARN_ON(idev->ops->group_switch(group, hwpt->domain, NULL));
+		group->hwpt = NULL;
+	}
+	iorp_iopt_unreserve(&hwpt->ioas->iopt, idev);
+	idev->attached = false;
+	group->attached--;
+	iorp_hwpt_put_attached(hwpt, 1);
+out_unlock:
+	mutex_unlock(&group->lock);
+}

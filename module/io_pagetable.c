@@ -1,0 +1,860 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * io_pagetable.c - the IO page table of an IOAS: areas, reserved and
+ * allowed IOVA, IOVA allocation, and keeping every domain filled.
+ *
+ * Data structures and lock order: io_pagetable.h. The invariant this file
+ * keeps: while iopt->domains is non-empty every area is populated (its pages
+ * held and pinned) and mapped into every domain; while it is empty no area
+ * holds pages for domains. Every operation either completes or leaves the
+ * table, the domains and the pins as they were.
+ *
+ * Unmapping an area that emulated accesses have pinned asks the accesses to
+ * unpin (their unmap callback) with the IOVA locks dropped, then retries.
+ */
+#include <linux/errno.h>
+#include <linux/iommu.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+
+#include <iommu_replace/access.h>
+#include <iommu_replace/compat.h>
+#include <iommu_replace/device.h>
+#include <iommu_replace/io_pagetable.h>
+
+/* An access keeps refusing to unpin: give up after this many tries. */
+#define IORP_UNMAP_MAX_TRIES 100
+
+/* A piece of pages to map at consecutive IOVA (MAP has one, COPY many). */
+struct iorp_map_elem {
+	struct iorp_pages *pages;
+	unsigned long start_byte;
+	unsigned long length;
+};
+
+void iorp_iopt_init(struct iorp_iopt *iopt)
+{
+	init_rwsem(&iopt->domains_rwsem);
+	init_rwsem(&iopt->iova_rwsem);
+	iopt->area_itree = RB_ROOT_CACHED;
+	iopt->reserved_itree = RB_ROOT_CACHED;
+	iopt->allowed_itree = RB_ROOT_CACHED;
+	INIT_LIST_HEAD(&iopt->domains);
+	iopt->iova_alignment = 1;
+	mutex_init(&iopt->access_lock);
+	INIT_LIST_HEAD(&iopt->accesses);
+}
+
+static struct iorp_area *iorp_area_first(struct iorp_iopt *iopt,
+					 unsigned long start,
+					 unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	node = interval_tree_iter_first(&iopt->area_itree, start, last);
+	return node ? container_of(node, struct iorp_area, iova) : NULL;
+}
+
+static struct iorp_area *iorp_area_next(struct iorp_area *area,
+					unsigned long start, unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	node = interval_tree_iter_next(&area->iova, start, last);
+	return node ? container_of(node, struct iorp_area, iova) : NULL;
+}
+
+/* Map the area's pinned pages into a domain, physically contiguous runs
+ * at once unless large pages are disabled. All or nothing.
+ */
+static int iorp_area_map(struct iorp_area *area, struct iommu_domain *domain)
+{
+	struct iorp_pages *pages = area->pages;
+	unsigned long first = area->holder.start, last = area->holder.last;
+	unsigned long area_end = area->start_byte + iorp_area_length(area);
+	bool large = !area->iopt->disable_large_pages;
+	unsigned long index = first;
+	int ret = 0;
+
+	lockdep_assert_held(&area->iopt->iova_rwsem);
+	mutex_lock(&pages->mutex);
+	while (index <= last) {
+		struct page *page = iorp_pages_pinned_page(pages, index);
+		unsigned long run = 1, lo, hi;
+
+		if (WARN_ON(!page)) {
+			ret = -EFAULT;
+			break;
+		}
+		while (large && index + run <= last &&
+		       iorp_pages_pinned_page(pages, index + run) == nth_page(page, run))
+			run++;
+		/* the bytes of the run that belong to the area */
+		lo = max(index << PAGE_SHIFT, area->start_byte);
+		hi = min((index + run) << PAGE_SHIFT, area_end);
+		ret = iorp_iommu_map(domain,
+				     iorp_area_iova(area) + lo - area->start_byte,
+				     page_to_phys(page) + lo - (index << PAGE_SHIFT),
+				     hi - lo, area->prot);
+		if (ret)
+			break;
+		index += run;
+	}
+	mutex_unlock(&pages->mutex);
+	if (ret && index > first) {
+		unsigned long done = (index << PAGE_SHIFT) - area->start_byte;
+
+		iommu_unmap(domain, iorp_area_iova(area), done);
+	}
+	return ret;
+}
+
+static void iorp_area_unmap(struct iorp_area *area, struct iommu_domain *domain)
+{
+	size_t len = iorp_area_length(area);
+
+	WARN_ON(iommu_unmap(domain, iorp_area_iova(area), len) != len);
+}
+
+static int iorp_area_populate(struct iorp_area *area)
+{
+	int ret;
+
+	mutex_lock(&area->pages->mutex);
+	ret = iorp_pages_hold(area->pages, &area->pages->domain_holders,
+			      &area->holder);
+	mutex_unlock(&area->pages->mutex);
+	if (!ret)
+		area->populated = true;
+	return ret;
+}
+
+static void iorp_area_depopulate(struct iorp_area *area)
+{
+	mutex_lock(&area->pages->mutex);
+	iorp_pages_unhold(area->pages, &area->pages->domain_holders,
+			  &area->holder);
+	mutex_unlock(&area->pages->mutex);
+	area->populated = false;
+}
+
+/* Make a new area mapped in every domain; undone on failure. */
+static int iorp_area_fill_domains(struct iorp_iopt *iopt, struct iorp_area *area)
+{
+	struct iorp_hwpt *hwpt, *failed;
+	int ret;
+
+	if (list_empty(&iopt->domains))
+		return 0;
+	ret = iorp_area_populate(area);
+	if (ret)
+		return ret;
+	list_for_each_entry(hwpt, &iopt->domains, iopt_node) {
+		ret = iorp_area_map(area, hwpt->domain);
+		if (ret)
+			goto err_unmap;
+	}
+	return 0;
+
+err_unmap:
+	failed = hwpt;
+	list_for_each_entry(hwpt, &iopt->domains, iopt_node) {
+		if (hwpt == failed)
+			break;
+		iorp_area_unmap(area, hwpt->domain);
+	}
+	iorp_area_depopulate(area);
+	return ret;
+}
+
+/* Take an area out of every domain and the table, and free it. */
+static void iorp_area_destroy(struct iorp_iopt *iopt, struct iorp_area *area)
+{
+	struct iorp_hwpt *hwpt;
+
+	lockdep_assert_held(&iopt->domains_rwsem);
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	if (area->populated) {
+		list_for_each_entry(hwpt, &iopt->domains, iopt_node)
+			iorp_area_unmap(area, hwpt->domain);
+		iorp_area_depopulate(area);
+	}
+	interval_tree_remove(&area->iova, &iopt->area_itree);
+	iorp_pages_put(area->pages);
+	kfree(area);
+}
+
+/* Is [iova, iova + length) acceptable for a new mapping? */
+static int iorp_iopt_check_iova(struct iorp_iopt *iopt, unsigned long iova,
+				unsigned long length)
+{
+	unsigned long last;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+	if (iova & (iopt->iova_alignment - 1))
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	if (interval_tree_iter_first(&iopt->reserved_itree, iova, last))
+		return -EINVAL;
+	if (interval_tree_iter_first(&iopt->area_itree, iova, last))
+		return -EEXIST;
+	return 0;
+}
+
+/* Find IOVA in the window [start, last] for length bytes aligned to align. */
+static bool iorp_iopt_find_in_window(struct iorp_iopt *iopt,
+				     unsigned long start, unsigned long last,
+				     unsigned long length, unsigned long align,
+				     unsigned long *iova)
+{
+	struct rb_root_cached *const used[] = {
+		&iopt->area_itree,
+		&iopt->reserved_itree,
+	};
+	unsigned long pos = start, hole_last, candidate;
+
+	while (iorp_next_hole(used, ARRAY_SIZE(used), &pos, last, &hole_last)) {
+		if (!check_add_overflow(pos, align - 1, &candidate)) {
+			candidate &= ~(align - 1);
+			if (candidate <= hole_last &&
+			    hole_last - candidate >= length - 1) {
+				*iova = candidate;
+				return true;
+			}
+		}
+		if (hole_last == last)
+			break;
+		pos = hole_last + 1;
+	}
+	return false;
+}
+
+/*
+ * Choose IOVA for a new mapping: the lowest free IOVA, inside the allowed
+ * ranges if there are any, never in the first or last page, aligned as much
+ * as the length and the user address allow (up to a huge page) so the
+ * mapping can use large IOMMU pages.
+ */
+static int iorp_iopt_alloc_iova(struct iorp_iopt *iopt, unsigned long *iova,
+				unsigned long uaddr, unsigned long length)
+{
+	const unsigned long lowest = PAGE_SIZE, highest = ULONG_MAX - PAGE_SIZE;
+	struct interval_tree_node *allowed;
+	unsigned long align;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+	if (length >= ULONG_MAX / 2)
+		return -EOVERFLOW;
+	align = roundup_pow_of_two(length);
+	if (uaddr)
+		align = min(align, 1UL << __ffs(uaddr));
+	align = min_t(unsigned long, align, PMD_SIZE);
+	if (align < iopt->iova_alignment)
+		return -EINVAL;
+
+	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root))
+		return iorp_iopt_find_in_window(iopt, lowest, highest, length,
+						align, iova) ? 0 : -ENOSPC;
+	for (allowed = interval_tree_iter_first(&iopt->allowed_itree, lowest,
+						highest);
+	     allowed;
+	     allowed = interval_tree_iter_next(allowed, lowest, highest)) {
+		if (iorp_iopt_find_in_window(iopt, max(allowed->start, lowest),
+					     min(allowed->last, highest),
+					     length, align, iova))
+			return 0;
+	}
+	return -ENOSPC;
+}
+
+/*
+ * Map elems at consecutive IOVA, one area each: at *iova if fixed, else at
+ * allocated IOVA returned in *iova. uaddr_hint guides the alignment.
+ */
+static int iorp_iopt_map_elems(struct iorp_iopt *iopt,
+			       struct iorp_map_elem *elems, unsigned int nelems,
+			       unsigned long *iova, unsigned long uaddr_hint,
+			       unsigned long length, int prot, bool fixed)
+{
+	struct iorp_area **areas;
+	unsigned long next_iova;
+	unsigned int i, done = 0;
+	int ret;
+
+	areas = kcalloc(nelems, sizeof(*areas), GFP_KERNEL_ACCOUNT);
+	if (!areas)
+		return -ENOMEM;
+	for (i = 0; i < nelems; i++) {
+		areas[i] = kzalloc(sizeof(*areas[i]), GFP_KERNEL_ACCOUNT);
+		if (!areas[i]) {
+			ret = -ENOMEM;
+			goto out_free;
+		}
+	}
+
+	down_read(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	if (length & (iopt->iova_alignment - 1)) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	if (fixed)
+		ret = iorp_iopt_check_iova(iopt, *iova, length);
+	else
+		ret = iorp_iopt_alloc_iova(iopt, iova, uaddr_hint, length);
+	if (ret)
+		goto out_unlock;
+
+	/* check every element before changing anything */
+	for (i = 0; i < nelems; i++) {
+		if (((elems[i].start_byte % PAGE_SIZE) |
+		     elems[i].length) & (iopt->iova_alignment - 1)) {
+			ret = -EINVAL;
+			goto out_unlock;
+		}
+		if ((prot & IOMMU_WRITE) && !elems[i].pages->writable) {
+			ret = -EPERM;
+			goto out_unlock;
+		}
+	}
+
+	next_iova = *iova;
+	for (done = 0; done < nelems; done++) {
+		struct iorp_area *area = areas[done];
+		struct iorp_map_elem *elem = &elems[done];
+
+		area->iopt = iopt;
+		area->pages = elem->pages;
+		area->start_byte = elem->start_byte;
+		area->prot = prot;
+		area->iova.start = next_iova;
+		area->iova.last = next_iova + elem->length - 1;
+		area->holder.start = elem->start_byte >> PAGE_SHIFT;
+		area->holder.last = (elem->start_byte + elem->length - 1) >> PAGE_SHIFT;
+		ret = iorp_area_fill_domains(iopt, area);
+		if (ret)
+			break;
+		kref_get(&area->pages->kref);
+		interval_tree_insert(&area->iova, &iopt->area_itree);
+		areas[done] = NULL;
+		next_iova += elem->length;
+	}
+	if (ret) {
+		/* the areas of this call are the ones at [*iova, next_iova) */
+		while (done--) {
+			struct iorp_area *area;
+
+			area = iorp_area_first(iopt, *iova, next_iova - 1);
+			iorp_area_destroy(iopt, area);
+		}
+	}
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_rwsem);
+out_free:
+	for (i = 0; i < nelems; i++)
+		kfree(areas[i]);
+	kfree(areas);
+	return ret;
+}
+
+/**
+ * iorp_iopt_map_user() - map user memory of the calling process
+ * @ctx: the context (for its accounting mode)
+ * @iopt: the IO page table
+ * @iova: in if @fixed, else out
+ * @uaddr: user address
+ * @length: bytes, non-zero; uaddr + length must not overflow
+ * @prot: IOMMU_READ / IOMMU_WRITE
+ * @fixed: map at *iova
+ *
+ * Return: 0, or an error with nothing changed.
+ */
+int iorp_iopt_map_user(struct iorp_ctx *ctx, struct iorp_iopt *iopt,
+		       unsigned long *iova, unsigned long uaddr,
+		       unsigned long length, int prot, bool fixed)
+{
+	struct iorp_map_elem elem;
+	int ret;
+
+	elem.pages = iorp_pages_create(uaddr, length, prot & IOMMU_WRITE,
+				       READ_ONCE(ctx->account_mode));
+	if (IS_ERR(elem.pages))
+		return PTR_ERR(elem.pages);
+	elem.start_byte = uaddr - elem.pages->uaddr;
+	elem.length = length;
+	ret = iorp_iopt_map_elems(iopt, &elem, 1, iova, uaddr, length, prot,
+				  fixed);
+	iorp_pages_put(elem.pages);
+	return ret;
+}
+
+/**
+ * iorp_iopt_copy() - map memory already mapped in another IOAS
+ * @dst: the IO page table to map into
+ * @src: the IO page table holding the source range (may be @dst)
+ * @dst_iova: in if @fixed, else out
+ * @src_iova: start of the source range
+ * @length: bytes, non-zero, without overflow
+ * @prot: IOMMU_READ / IOMMU_WRITE
+ * @fixed: map at *dst_iova
+ *
+ * The source range must be covered by areas without gaps (ENOENT). The new
+ * areas share the source's pages, so nothing is pinned twice.
+ */
+int iorp_iopt_copy(struct iorp_iopt *dst, struct iorp_iopt *src,
+		   unsigned long *dst_iova, unsigned long src_iova,
+		   unsigned long length, int prot, bool fixed)
+{
+	unsigned long last = src_iova + length - 1, pos = src_iova;
+	struct iorp_map_elem *elems = NULL;
+	unsigned int nelems = 0, i;
+	struct iorp_area *area;
+	bool covered = false;
+	int ret = 0;
+
+	down_read(&src->iova_rwsem);
+	for (area = iorp_area_first(src, src_iova, last); area;
+	     area = iorp_area_next(area, src_iova, last)) {
+		struct iorp_map_elem *grown;
+		unsigned long end;
+
+		if (area->iova.start > pos) {
+			ret = -ENOENT;	/* a gap */
+			break;
+		}
+		grown = krealloc_array(elems, nelems + 1, sizeof(*elems),
+				       GFP_KERNEL_ACCOUNT);
+		if (!grown) {
+			ret = -ENOMEM;
+			break;
+		}
+		elems = grown;
+		end = min(area->iova.last, last);
+		elems[nelems].pages = area->pages;
+		elems[nelems].start_byte = area->start_byte + pos -
+					   iorp_area_iova(area);
+		elems[nelems].length = end - pos + 1;
+		kref_get(&area->pages->kref);
+		nelems++;
+		if (end == last) {
+			covered = true;
+			break;
+		}
+		pos = end + 1;
+	}
+	if (!ret && !covered)
+		ret = -ENOENT;
+	up_read(&src->iova_rwsem);
+
+	if (!ret)
+		ret = iorp_iopt_map_elems(dst, elems, nelems, dst_iova,
+					  elems[0].pages->uaddr +
+						elems[0].start_byte,
+					  length, prot, fixed);
+	for (i = 0; i < nelems; i++)
+		iorp_pages_put(elems[i].pages);
+	kfree(elems);
+	return ret;
+}
+
+/* Ask every access of the IOAS to drop its pins in a range. */
+static void iorp_iopt_notify_unmap(struct iorp_iopt *iopt, unsigned long iova,
+				   unsigned long length)
+{
+	struct iorp_access_link *link;
+
+	mutex_lock(&iopt->access_lock);
+	list_for_each_entry(link, &iopt->accesses, node)
+		link->access->ops->unmap(link->access->data, iova, length);
+	mutex_unlock(&iopt->access_lock);
+}
+
+/* Let accesses pin in areas of [start, last] again after a failed unmap. */
+static void iorp_iopt_clear_unmapping(struct iorp_iopt *iopt,
+				      unsigned long start, unsigned long last)
+{
+	struct iorp_area *area;
+
+	down_write(&iopt->iova_rwsem);
+	for (area = iorp_area_first(iopt, start, last); area;
+	     area = iorp_area_next(area, start, last))
+		area->unmapping = false;
+	up_write(&iopt->iova_rwsem);
+}
+
+static int iorp_iopt_unmap_range(struct iorp_iopt *iopt, unsigned long start,
+				 unsigned long last, bool all,
+				 unsigned long *unmapped)
+{
+	unsigned long total = 0;
+	unsigned int tries = 0;
+	struct iorp_area *area, *next;
+
+again:
+	down_read(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	/* mappings are never split: refuse before changing anything */
+	for (area = iorp_area_first(iopt, start, last); area;
+	     area = iorp_area_next(area, start, last)) {
+		if (area->iova.start < start || area->iova.last > last) {
+			up_write(&iopt->iova_rwsem);
+			up_read(&iopt->domains_rwsem);
+			return -ENOENT;
+		}
+	}
+	for (area = iorp_area_first(iopt, start, last); area; area = next) {
+		next = iorp_area_next(area, start, last);
+		if (area->num_accesses) {
+			unsigned long iova = iorp_area_iova(area);
+			unsigned long len = iorp_area_length(area);
+
+			area->unmapping = true;
+			up_write(&iopt->iova_rwsem);
+			up_read(&iopt->domains_rwsem);
+			if (++tries > IORP_UNMAP_MAX_TRIES) {
+				iorp_iopt_clear_unmapping(iopt, iova, iova + len - 1);
+				return -EDEADLOCK;
+			}
+			iorp_iopt_notify_unmap(iopt, iova, len);
+			goto again;
+		}
+		total += iorp_area_length(area);
+		iorp_area_destroy(iopt, area);
+	}
+	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_rwsem);
+	if (!total && !all)
+		return -ENOENT;
+	*unmapped = total;
+	return 0;
+}
+
+/**
+ * iorp_iopt_unmap() - remove the mappings inside a range
+ * @iopt: the IO page table
+ * @iova: start
+ * @length: bytes, non-zero, without overflow
+ * @unmapped: out: bytes removed
+ *
+ * Return: 0; ENOENT if the range holds no mapping or cuts one; EDEADLOCK
+ * if an access never lets go of its pins.
+ */
+int iorp_iopt_unmap(struct iorp_iopt *iopt, unsigned long iova,
+		    unsigned long length, unsigned long *unmapped)
+{
+	return iorp_iopt_unmap_range(iopt, iova, iova + length - 1, false,
+				     unmapped);
+}
+
+int iorp_iopt_unmap_all(struct iorp_iopt *iopt, unsigned long *unmapped)
+{
+	return iorp_iopt_unmap_range(iopt, 0, ULONG_MAX, true, unmapped);
+}
+
+static int __iorp_iopt_reserve(struct iorp_iopt *iopt, unsigned long start,
+			       unsigned long last, const void *owner)
+{
+	struct iorp_reserved *reserved;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	if (interval_tree_iter_first(&iopt->area_itree, start, last) ||
+	    interval_tree_iter_first(&iopt->allowed_itree, start, last))
+		return -EADDRINUSE;
+	reserved = kzalloc(sizeof(*reserved), GFP_KERNEL_ACCOUNT);
+	if (!reserved)
+		return -ENOMEM;
+	reserved->node.start = start;
+	reserved->node.last = last;
+	reserved->owner = owner;
+	interval_tree_insert(&reserved->node, &iopt->reserved_itree);
+	return 0;
+}
+
+/* Drop the reservations of @owner, or all of them for a NULL owner. */
+static void __iorp_iopt_unreserve(struct iorp_iopt *iopt, const void *owner)
+{
+	struct interval_tree_node *node, *next;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	for (node = interval_tree_iter_first(&iopt->reserved_itree, 0, ULONG_MAX);
+	     node; node = next) {
+		struct iorp_reserved *reserved =
+			container_of(node, struct iorp_reserved, node);
+
+		next = interval_tree_iter_next(node, 0, ULONG_MAX);
+		if (owner && reserved->owner != owner)
+			continue;
+		interval_tree_remove(node, &iopt->reserved_itree);
+		kfree(reserved);
+	}
+}
+
+/**
+ * iorp_iopt_reserve() - make IOVA unusable for mappings
+ * @iopt: the IO page table
+ * @start: first IOVA
+ * @last: last IOVA (inclusive)
+ * @owner: identifies the reservation for iorp_iopt_unreserve()
+ *
+ * Return: 0, or EADDRINUSE if a mapping or an allowed range is there.
+ */
+int iorp_iopt_reserve(struct iorp_iopt *iopt, unsigned long start,
+		      unsigned long last, const void *owner)
+{
+	int ret;
+
+	down_write(&iopt->iova_rwsem);
+	ret = __iorp_iopt_reserve(iopt, start, last, owner);
+	up_write(&iopt->iova_rwsem);
+	return ret;
+}
+
+/* Drop every reservation of @owner. */
+void iorp_iopt_unreserve(struct iorp_iopt *iopt, const void *owner)
+{
+	down_write(&iopt->iova_rwsem);
+	__iorp_iopt_unreserve(iopt, owner);
+	up_write(&iopt->iova_rwsem);
+}
+
+/**
+ * iorp_iopt_set_allowed() - replace the allowed ranges
+ * @iopt: the IO page table
+ * @allowed: new ranges (nodes filled in); ownership passes to the table on
+ *           success, entries are set to NULL
+ * @num: how many
+ *
+ * Return: 0, or EADDRINUSE if a reserved range intersects one of them.
+ */
+int iorp_iopt_set_allowed(struct iorp_iopt *iopt,
+			  struct iorp_allowed **allowed, unsigned int num)
+{
+	struct interval_tree_node *node, *next;
+	unsigned int i;
+	int ret = 0;
+
+	down_write(&iopt->iova_rwsem);
+	for (i = 0; i < num; i++) {
+		if (interval_tree_iter_first(&iopt->reserved_itree,
+					     allowed[i]->node.start,
+					     allowed[i]->node.last)) {
+			ret = -EADDRINUSE;
+			goto out_unlock;
+		}
+	}
+	for (node = interval_tree_iter_first(&iopt->allowed_itree, 0, ULONG_MAX);
+	     node; node = next) {
+		next = interval_tree_iter_next(node, 0, ULONG_MAX);
+		interval_tree_remove(node, &iopt->allowed_itree);
+		kfree(container_of(node, struct iorp_allowed, node));
+	}
+	for (i = 0; i < num; i++) {
+		interval_tree_insert(&allowed[i]->node, &iopt->allowed_itree);
+		allowed[i] = NULL;
+	}
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	return ret;
+}
+
+/*
+ * The alignment the table needs: the smallest page of every domain, and
+ * PAGE_SIZE for pinning accesses or with large pages disabled. Fails if it
+ * would exceed PAGE_SIZE (EINVAL) or an existing area breaks it
+ * (EADDRINUSE). extra is a domain about to be added, or NULL.
+ */
+static int iorp_iopt_alignment(struct iorp_iopt *iopt,
+			       struct iommu_domain *extra,
+			       unsigned long *alignment)
+{
+	unsigned long align = 1, mask;
+	struct iorp_hwpt *hwpt;
+	struct iorp_area *area;
+
+	lockdep_assert_held(&iopt->domains_rwsem);
+	lockdep_assert_held(&iopt->iova_rwsem);
+	list_for_each_entry(hwpt, &iopt->domains, iopt_node)
+		align = max(align, 1UL << __ffs(hwpt->domain->pgsize_bitmap));
+	if (extra)
+		align = max(align, 1UL << __ffs(extra->pgsize_bitmap));
+	if (iopt->pinning_accesses || iopt->disable_large_pages)
+		align = max(align, PAGE_SIZE);
+	if (align > PAGE_SIZE)
+		return -EINVAL;
+	mask = align - 1;
+	for (area = iorp_area_first(iopt, 0, ULONG_MAX); area;
+	     area = iorp_area_next(area, 0, ULONG_MAX)) {
+		if ((iorp_area_iova(area) | iorp_area_length(area) |
+		     (area->start_byte % PAGE_SIZE)) & mask)
+			return -EADDRINUSE;
+	}
+	*alignment = align;
+	return 0;
+}
+
+/* Recompute the alignment after a change that needs it (locks held). */
+int iorp_iopt_recalc_alignment(struct iorp_iopt *iopt)
+{
+	unsigned long align;
+	int ret;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	ret = iorp_iopt_alignment(iopt, NULL, &align);
+	if (!ret)
+		iopt->iova_alignment = align;
+	return ret;
+}
+
+/**
+ * iorp_iopt_add_domain() - start keeping a HWPT's domain filled
+ * @iopt: the IO page table
+ * @hwpt: the HWPT, whose domain is empty
+ *
+ * Reserves the IOVA outside the domain's aperture, pins what the areas need
+ * if this is the first domain, and maps every area. Return: 0, or an error
+ * with nothing changed.
+ */
+int iorp_iopt_add_domain(struct iorp_iopt *iopt, struct iorp_hwpt *hwpt)
+{
+	struct iommu_domain *domain = hwpt->domain;
+	const struct iommu_domain_geometry *geo = &domain->geometry;
+	struct iorp_area *area, *failed;
+	bool first;
+	unsigned long align;
+	int ret;
+
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	first = list_empty(&iopt->domains);
+	ret = iorp_iopt_alignment(iopt, domain, &align);
+	if (ret)
+		goto out_unlock;
+	if (geo->aperture_start) {
+		ret = __iorp_iopt_reserve(iopt, 0, geo->aperture_start - 1, hwpt);
+		if (ret)
+			goto out_unreserve;
+	}
+	if (geo->aperture_end != ULONG_MAX) {
+		ret = __iorp_iopt_reserve(iopt, geo->aperture_end + 1,
+					  ULONG_MAX, hwpt);
+		if (ret)
+			goto out_unreserve;
+	}
+
+	for (area = iorp_area_first(iopt, 0, ULONG_MAX); area;
+	     area = iorp_area_next(area, 0, ULONG_MAX)) {
+		if (first) {
+			ret = iorp_area_populate(area);
+			if (ret)
+				goto err_unmap;
+		}
+		ret = iorp_area_map(area, domain);
+		if (ret) {
+			if (first)
+				iorp_area_depopulate(area);
+			goto err_unmap;
+		}
+	}
+	list_add_tail(&hwpt->iopt_node, &iopt->domains);
+	iopt->iova_alignment = align;
+	goto out_unlock;
+
+err_unmap:
+	failed = area;
+	for (area = iorp_area_first(iopt, 0, ULONG_MAX); area != failed;
+	     area = iorp_area_next(area, 0, ULONG_MAX)) {
+		iorp_area_unmap(area, domain);
+		if (first)
+			iorp_area_depopulate(area);
+	}
+out_unreserve:
+	__iorp_iopt_unreserve(iopt, hwpt);
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+	return ret;
+}
+
+/**
+ * iorp_iopt_remove_domain() - stop keeping a HWPT's domain filled
+ * @iopt: the IO page table
+ * @hwpt: a HWPT added with iorp_iopt_add_domain(); no device may use it
+ *
+ * Unmaps every area from the domain and, if it was the last domain, unpins
+ * what only domains needed.
+ */
+void iorp_iopt_remove_domain(struct iorp_iopt *iopt, struct iorp_hwpt *hwpt)
+{
+	struct iorp_area *area;
+
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	list_del(&hwpt->iopt_node);
+	for (area = iorp_area_first(iopt, 0, ULONG_MAX); area;
+	     area = iorp_area_next(area, 0, ULONG_MAX)) {
+		iorp_area_unmap(area, hwpt->domain);
+		if (list_empty(&iopt->domains))
+			iorp_area_depopulate(area);
+	}
+	__iorp_iopt_unreserve(iopt, hwpt);
+	WARN_ON(iorp_iopt_recalc_alignment(iopt));
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+}
+
+/**
+ * iorp_iopt_set_large_pages() - IOMMU_OPTION_HUGE_PAGES
+ * @iopt: the IO page table
+ * @enable: map contiguous memory with large pages (the default)
+ *
+ * Disabling requires PAGE_SIZE alignment of every area (EADDRINUSE) and is
+ * refused once domains hold mappings (EINVAL).
+ */
+int iorp_iopt_set_large_pages(struct iorp_iopt *iopt, bool enable)
+{
+	int ret = 0;
+
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	if (iopt->disable_large_pages == !enable)
+		goto out_unlock;	/* no change */
+	if (!enable && !list_empty(&iopt->domains) &&
+	    !RB_EMPTY_ROOT(&iopt->area_itree.rb_root)) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	iopt->disable_large_pages = !enable;
+	ret = iorp_iopt_recalc_alignment(iopt);
+	if (ret)
+		iopt->disable_large_pages = enable;
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+	return ret;
+}
+
+/* The IOAS is going away: no domain or access uses it any more. */
+void iorp_iopt_destroy(struct iorp_iopt *iopt)
+{
+	struct interval_tree_node *node, *next;
+	struct iorp_area *area;
+
+	WARN_ON(!list_empty(&iopt->domains) || !list_empty(&iopt->accesses));
+	down_read(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	while ((area = iorp_area_first(iopt, 0, ULONG_MAX)))
+		iorp_area_destroy(iopt, area);
+	__iorp_iopt_unreserve(iopt, NULL);
+	for (node = interval_tree_iter_first(&iopt->allowed_itree, 0, ULONG_MAX);
+	     node; node = next) {
+		next = interval_tree_iter_next(node, 0, ULONG_MAX);
+		interval_tree_remove(node, &iopt->allowed_itree);
+		kfree(container_of(node, struct iorp_allowed, node));
+	}
+	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_rwsem);
+	mutex_destroy(&iopt->access_lock);
+}

@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ioas.c - IO address space objects and their ioctls: IOMMU_IOAS_ALLOC,
+ * MAP, UNMAP, COPY, IOVA_RANGES, ALLOW_IOVAS, IOMMU_OPTION and
+ * IOMMU_VFIO_IOAS.
+ *
+ * This file turns user arguments into calls on the IOAS's IO page table
+ * (io_pagetable.c), after checking them: unknown flags and non-zero
+ * reserved fields are EOPNOTSUPP, values that do not fit an unsigned long
+ * EOVERFLOW, zero lengths EINVAL. A command whose answer cannot be written
+ * back is undone.
+ *
+ * Locking: none of its own; see io_pagetable.h.
+ */
+#include <linux/capability.h>
+#include <linux/errno.h>
+#include <linux/iommu.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include <uapi/linux/iommu_replace.h>
+#include <iommu_replace/io_pagetable.h>
+
+#define IORP_MAP_FLAGS (IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE | \
+			IOMMU_IOAS_MAP_READABLE)
+
+struct iorp_ioas *iorp_ioas_get(struct iorp_ctx *ctx, u32 id)
+{
+	struct iorp_object *obj = iorp_object_get(ctx, id, IORP_OBJ_IOAS);
+
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct iorp_ioas, obj);
+}
+
+void iorp_ioas_destroy(struct iorp_object *obj)
+{
+	struct iorp_ioas *ioas = container_of(obj, struct iorp_ioas, obj);
+
+	WARN_ON(!list_empty(&ioas->auto_hwpts));
+	iorp_iopt_destroy(&ioas->iopt);
+	mutex_destroy(&ioas->mutex);
+}
+
+int iorp_cmd_ioas_alloc(struct iorp_ucmd *ucmd)
+{
+	struct iommu_ioas_alloc *cmd = ucmd->cmd;
+	struct iorp_ioas *ioas;
+	int ret;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	ioas = iorp_object_alloc_type(ucmd->ctx, struct iorp_ioas, IORP_OBJ_IOAS);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	iorp_iopt_init(&ioas->iopt);
+	mutex_init(&ioas->mutex);
+	INIT_LIST_HEAD(&ioas->auto_hwpts);
+
+	cmd->out_ioas_id = ioas->obj.id;
+	ret = iorp_ucmd_respond(ucmd, sizeof(*cmd));
+	if (ret)
+		iorp_object_abort_and_destroy(ucmd->ctx, &ioas->obj);
+	else
+		iorp_object_finalize(ucmd->ctx, &ioas->obj);
+	return ret;
+}
+
+/* MAP/COPY flags to IOMMU_* protection; DMA is always cache coherent. */
+static int iorp_map_prot(u32 flags)
+{
+	int prot = IOMMU_CACHE;
+
+	if (flags & IOMMU_IOAS_MAP_WRITEABLE)
+		prot |= IOMMU_WRITE;
+	if (flags & IOMMU_IOAS_MAP_READABLE)
+		prot |= IOMMU_READ;
+	return prot;
+}
+
+int iorp_cmd_ioas_map(struct iorp_ucmd *ucmd)
+{
+	struct iommu_ioas_map *cmd = ucmd->cmd;
+	unsigned long iova = cmd->iova, end, unmapped;
+	struct iorp_ioas *ioas;
+	int ret;
+
+	if ((cmd->flags & ~IORP_MAP_FLAGS) || cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX)
+		return -EOVERFLOW;
+	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)) ||
+	    !cmd->length || cmd->length > ULONG_MAX - PAGE_SIZE)
+		return -EINVAL;
+	if (check_add_overflow((unsigned long)cmd->user_va,
+			       (unsigned long)cmd->length, &end))
+		return -EOVERFLOW;
+
+	ioas = iorp_ioas_get(ucmd->ctx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	ret = iorp_iopt_map_user(ucmd->ctx, &ioas->iopt, &iova, cmd->user_va,
+				 cmd->length, iorp_map_prot(cmd->flags),
+				 cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA);
+	if (ret)
+		goto out_put;
+	cmd->iova = iova;
+	ret = iorp_ucmd_respond(ucmd, sizeof(*cmd));
+	if (ret)
+		iorp_iopt_unmap(&ioas->iopt, iova, cmd->length, &unmapped);
+out_put:
+	iorp_object_put(ucmd->ctx, &ioas->obj);
+	return ret;
+}
+
+int iorp_cmd_ioas_copy(struct iorp_ucmd *ucmd)
+{
+	struct iommu_ioas_copy *cmd = ucmd->cmd;
+	unsigned long dst_iova = cmd->dst_iova, last, unmapped;
+	struct iorp_ioas *src, *dst;
+	int ret;
+
+	if (cmd->flags & ~IORP_MAP_FLAGS)
+		return -EOPNOTSUPP;
+	if (cmd->length >= ULONG_MAX || cmd->src_iova >= ULONG_MAX ||
+	    cmd->dst_iova >= ULONG_MAX)
+		return -EOVERFLOW;
+	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)) ||
+	    !cmd->length)
+		return -EINVAL;
+	if (check_add_overflow((unsigned long)cmd->src_iova,
+			       (unsigned long)cmd->length - 1, &last))
+		return -EOVERFLOW;
+
+	src = iorp_ioas_get(ucmd->ctx, cmd->src_ioas_id);
+	if (IS_ERR(src))
+		return PTR_ERR(src);
+	dst = iorp_ioas_get(ucmd->ctx, cmd->dst_ioas_id);
+	if (IS_ERR(dst)) {
+		ret = PTR_ERR(dst);
+		goto out_put_src;
+	}
+	ret = iorp_iopt_copy(&dst->iopt, &src->iopt, &dst_iova, cmd->src_iova,
+			     cmd->length, iorp_map_prot(cmd->flags),
+			     cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA);
+	if (ret)
+		goto out_put_dst;
+	cmd->dst_iova = dst_iova;
+	ret = iorp_ucmd_respond(ucmd, sizeof(*cmd));
+	if (ret)
+		iorp_iopt_unmap(&dst->iopt, dst_iova, cmd->length, &unmapped);
+out_put_dst:
+	iorp_object_put(ucmd->ctx, &dst->obj);
+out_put_src:
+	iorp_object_put(ucmd->ctx, &src->obj);
+	return ret;
+}
+
+int iorp_cmd_ioas_unmap(struct iorp_ucmd *ucmd)
+{
+	struct iommu_ioas_unmap *cmd = ucmd->cmd;
+	unsigned long unmapped = 0, last;
+	struct iorp_ioas *ioas;
+	int ret;
+
+	ioas = iorp_ioas_get(ucmd->ctx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	if (cmd->iova == 0 && cmd->length == U64_MAX) {
+		ret = iorp_iopt_unmap_all(&ioas->iopt, &unmapped);
+	} else if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX) {
+		ret = -EOVERFLOW;
+	} else if (!cmd->length) {
+		ret = -EINVAL;
+	} else if (check_add_overflow((unsigned long)cmd->iova,
+				      (unsigned long)cmd->length - 1, &last)) {
+		ret = -EOVERFLOW;
+	} else {
+		ret = iorp_iopt_unmap(&ioas->iopt, cmd->iova, cmd->length,
+				      &unmapped);
+	}
+	if (!ret) {
+		/* the mappings are gone; report it as well as we can */
+		cmd->length = unmapped;
+		ret = iorp_ucmd_respond(ucmd, sizeof(*cmd));
+	}
+	iorp_object_put(ucmd->ctx, &ioas->obj);
+	return ret;
+}
+
+int iorp_cmd_ioas_iova_ranges(struct iorp_ucmd *ucmd)
+{
+	struct iommu_ioas_iova_ranges *cmd = ucmd->cmd;
+	struct iommu_iova_range __user *ranges =
+		u64_to_user_ptr(cmd->allowed_iovas);
+	struct rb_root_cached *reserved;
+	unsigned long pos = 0, hole_last;
+	u32 room = cmd->num_iovas;
+	struct iorp_ioas *ioas;
+	int ret = 0;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	ioas = iorp_ioas_get(ucmd->ctx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	down_read(&ioas->iopt.iova_rwsem);
+	reserved = &ioas->iopt.reserved_itree;
+	cmd->num_iovas = 0;
+	cmd->out_iova_alignment = ioas->iopt.iova_alignment;
+	/* every hole in the reserved ranges is a usable range */
+	while (iorp_next_hole(&reserved, 1, &pos, ULONG_MAX, &hole_last)) {
+		if (cmd->num_iovas < room) {
+			struct iommu_iova_range range = {
+				.start = pos,
+				.last = hole_last,
+			};
+
+			if (copy_to_user(&ranges[cmd->num_iovas], &range,
+					 sizeof(range))) {
+				ret = -EFAULT;
+				break;
+			}
+		}
+		cmd->num_iovas++;
+		if (hole_last == ULONG_MAX)
+			break;
+		pos = hole_last + 1;
+	}
+	up_read(&ioas->iopt.iova_rwsem);
+	if (!ret)
+		ret = iorp_ucmd_respond(ucmd, sizeof(*cmd));
+	if (!ret && cmd->num_iovas > room)
+		ret = -EMSGSIZE;
+	iorp_object_put(ucmd->ctx, &ioas->obj);
+	return ret;
+}
+
+/* Does [start, last] overlap one of the first n ranges? */
+static bool iorp_ranges_overlap(struct iorp_allowed **allowed, unsigned int n,
+				unsigned long start, unsigned long last)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (start <= allowed[i]->node.last && last >= allowed[i]->node.start)
+			return true;
+	return false;
+}
+
+int iorp_cmd_ioas_allow_iovas(struct iorp_ucmd *ucmd)
+{
+	struct iommu_ioas_allow_iovas *cmd = ucmd->cmd;
+	struct iommu_iova_range __user *ranges =
+		u64_to_user_ptr(cmd->allowed_iovas);
+	struct iorp_allowed **allowed;
+	struct iorp_ioas *ioas;
+	unsigned int i;
+	int ret = 0;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	ioas = iorp_ioas_get(ucmd->ctx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	allowed = kvcalloc(cmd->num_iovas, sizeof(*allowed),
+			   GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!allowed && cmd->num_iovas) {
+		ret = -ENOMEM;
+		goto out_put;
+	}
+	for (i = 0; i < cmd->num_iovas; i++) {
+		struct iommu_iova_range range;
+
+		if (copy_from_user(&range, &ranges[i], sizeof(range))) {
+			ret = -EFAULT;
+			goto out_free;
+		}
+		if (range.start >= range.last ||
+		    iorp_ranges_overlap(allowed, i, range.start, range.last)) {
+			ret = -EINVAL;
+			goto out_free;
+		}
+		allowed[i] = kzalloc(sizeof(*allowed[i]), GFP_KERNEL_ACCOUNT);
+		if (!allowed[i]) {
+			ret = -ENOMEM;
+			goto out_free;
+		}
+		allowed[i]->node.start = range.start;
+		allowed[i]->node.last = range.last;
+	}
+	ret = iorp_iopt_set_allowed(&ioas->iopt, allowed, cmd->num_iovas);
+out_free:
+	/* entries the table took over are NULL */
+	for (i = 0; i < cmd->num_iovas && allowed; i++)
+		kfree(allowed[i]);
+	kvfree(allowed);
+out_put:
+	iorp_object_put(ucmd->ctx, &ioas->obj);
+	return ret;
+}
+
+static int iorp_option_rlimit_mode(struct iorp_ctx *ctx,
+				   struct iommu_option *cmd)
+{
+	int ret = 0;
+
+	if (cmd->object_id)
+		return -EOPNOTSUPP;
+	if (cmd->op == IOMMU_OPTION_OP_GET) {
+		cmd->val64 = READ_ONCE(ctx->account_mode) == IORP_ACCOUNT_MM;
+		return 0;
+	}
+	if (!capable(CAP_SYS_RESOURCE))
+		return -EPERM;
+	/* only before anything could have been charged the other way */
+	xa_lock(&ctx->objects);
+	if (!xa_empty(&ctx->objects))
+		ret = -EBUSY;
+	else if (cmd->val64 > 1)
+		ret = -EINVAL;
+	else
+		WRITE_ONCE(ctx->account_mode, cmd->val64 ? IORP_ACCOUNT_MM :
+							  IORP_ACCOUNT_USER);
+	xa_unlock(&ctx->objects);
+	return ret;
+}
+
+static int iorp_option_huge_pages(struct iorp_ctx *ctx,
+				  struct iommu_option *cmd)
+{
+	struct iorp_ioas *ioas;
+	int ret = 0;
+
+	ioas = iorp_ioas_get(ctx, cmd->object_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	if (cmd->op == IOMMU_OPTION_OP_GET)
+		cmd->val64 = !READ_ONCE(ioas->iopt.disable_large_pages);
+	else if (cmd->val64 > 1)
+		ret = -EINVAL;
+	else
+		ret = iorp_iopt_set_large_pages(&ioas->iopt, cmd->val64);
+	iorp_object_put(ctx, &ioas->obj);
+	return ret;
+}
+
+int iorp_cmd_option(struct iorp_ucmd *ucmd)
+{
+	struct iommu_option *cmd = ucmd->cmd;
+	struct iommu_option __user *ucmd_option = ucmd->ubuffer;
+	int ret;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (cmd->op != IOMMU_OPTION_OP_GET && cmd->op != IOMMU_OPTION_OP_SET)
+		return -EOPNOTSUPP;
+	switch (cmd->option_id) {
+	case IOMMU_OPTION_RLIMIT_MODE:
+		ret = iorp_option_rlimit_mode(ucmd->ctx, cmd);
+		break;
+	case IOMMU_OPTION_HUGE_PAGES:
+		ret = iorp_option_huge_pages(ucmd->ctx, cmd);
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	if (ret)
+		return ret;
+	if (copy_to_user(&ucmd_option->val64, &cmd->val64, sizeof(cmd->val64)))
+		return -EFAULT;
+	return 0;
+}
+
+int iorp_cmd_vfio_ioas(struct iorp_ucmd *ucmd)
+{
+	struct iommu_vfio_ioas *cmd = ucmd->cmd;
+	struct iorp_ctx *ctx = ucmd->ctx;
+	struct iorp_ioas *ioas;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	switch (cmd->op) {
+	case IOMMU_VFIO_IOAS_GET:
+		xa_lock(&ctx->objects);
+		cmd->ioas_id = ctx->vfio_ioas ? ctx->vfio_ioas->obj.id : 0;
+		xa_unlock(&ctx->objects);
+		if (!cmd->ioas_id)
+			return -ENODEV;
+		return iorp_ucmd_respond(ucmd, sizeof(*cmd));
+	case IOMMU_VFIO_IOAS_SET:
+		ioas = iorp_ioas_get(ctx, cmd->ioas_id);
+		if (IS_ERR(ioas))
+			return PTR_ERR(ioas);
+		xa_lock(&ctx->objects);
+		ctx->vfio_ioas = ioas;
+		xa_unlock(&ctx->objects);
+		iorp_object_put(ctx, &ioas->obj);
+		return 0;
+	case IOMMU_VFIO_IOAS_CLEAR:
+		xa_lock(&ctx->objects);
+		ctx->vfio_ioas = NULL;
+		xa_unlock(&ctx->objects);
+		return 0;
+	default:
+		return -EOPNOTSUPP;
+	}
+}
