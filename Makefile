@@ -14,7 +14,10 @@
 #   make dkms-remove         remove it from DKMS again
 #   make tests               the guest test programs, into build/tests
 #   make check               builds, lint, DKMS, and every QEMU test lane
-#                            (filters: KERNEL=6.12 TOPOLOGY=vtd SUITE=basic)
+#                            (filters: KERNEL=6.12 TOPOLOGY=vtd SUITE=basic;
+#                            FUZZ_SECONDS=600 fuzzes longer than the default 60)
+#   make debug-kernel        build (once per machine) the reliability lane's
+#                            lockdep/KASAN/kmemleak/fault-injection kernel
 #   make demo                boot a QEMU guest and show the module working
 #   make deps                install the Debian packages all of this needs
 #
@@ -57,7 +60,7 @@ KSRC_FILES := scripts/checkpatch.pl scripts/spelling.txt \
 	include/uapi/linux/iommufd.h \
 	include/uapi/linux/vfio.h
 
-.PHONY: all module build-all lint checkpatch sparse sparse-one install install-headers \
+.PHONY: all module build-all lint checkpatch sparse sparse-one debug-kernel install install-headers \
 	install-udev dkms-install dkms-remove tests check demo deps clean
 
 all: module
@@ -141,6 +144,10 @@ tests: $(KSRC)/.stamp
 
 check:
 	@tests/check.sh
+
+debug-kernel:
+	@tests/install-deps.sh
+	@tests/debug-kernel/build.sh
 
 demo:
 	@tests/demo.sh

@@ -93,10 +93,7 @@ struct iorp_device *iorp_device_get(struct iorp_ctx *ctx, u32 id)
 /* Drop n attachment references on a HWPT; an unused automatic one goes. */
 static void iorp_hwpt_put_attached(struct iorp_hwpt *hwpt, unsigned int n)
 {
-	while (n--)
-		iorp_object_put(hwpt->ctx, &hwpt->obj);
-	if (hwpt->auto_domain)
-		iorp_object_destroy_if_unused(hwpt->ctx, &hwpt->obj);
+	iorp_object_drop(hwpt->ctx, &hwpt->obj, n, hwpt->auto_domain);
 }
 
 static void iorp_unreserve_devices(struct iorp_group *group,

@@ -65,6 +65,25 @@ static struct iorp_area *iorp_area_next(struct iorp_area *area,
 	return node ? container_of(node, struct iorp_area, iova) : NULL;
 }
 
+/*
+ * Unmap IOVA from a domain where failing is not an option: what an IOMMU
+ * failed to unmap is tried once more.
+ */
+static void iorp_domain_unmap(struct iommu_domain *domain, unsigned long iova,
+			      size_t len)
+{
+	size_t done = iommu_unmap(domain, iova, len);
+
+	if (done < len)
+		done += iommu_unmap(domain, iova + done, len - done);
+	WARN_ON(done != len);
+}
+
+static void iorp_area_unmap(struct iorp_area *area, struct iommu_domain *domain)
+{
+	iorp_domain_unmap(domain, iorp_area_iova(area), iorp_area_length(area));
+}
+
 /* Map the area's pinned pages into a domain, physically contiguous runs
  * at once unless large pages are disabled. All or nothing.
  */
@@ -102,19 +121,10 @@ static int iorp_area_map(struct iorp_area *area, struct iommu_domain *domain)
 		index += run;
 	}
 	mutex_unlock(&pages->mutex);
-	if (ret && index > first) {
-		unsigned long done = (index << PAGE_SHIFT) - area->start_byte;
-
-		iommu_unmap(domain, iorp_area_iova(area), done);
-	}
+	if (ret && index > first)
+		iorp_domain_unmap(domain, iorp_area_iova(area),
+				  (index << PAGE_SHIFT) - area->start_byte);
 	return ret;
-}
-
-static void iorp_area_unmap(struct iorp_area *area, struct iommu_domain *domain)
-{
-	size_t len = iorp_area_length(area);
-
-	WARN_ON(iommu_unmap(domain, iorp_area_iova(area), len) != len);
 }
 
 static int iorp_area_populate(struct iorp_area *area)
@@ -168,21 +178,27 @@ err_unmap:
 	return ret;
 }
 
+/* Take an area no domain maps any more out of the table, and free it. */
+static void iorp_area_free(struct iorp_iopt *iopt, struct iorp_area *area)
+{
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	if (area->populated)
+		iorp_area_depopulate(area);
+	interval_tree_remove(&area->iova, &iopt->area_itree);
+	iorp_pages_put(area->pages);
+	kfree(area);
+}
+
 /* Take an area out of every domain and the table, and free it. */
 static void iorp_area_destroy(struct iorp_iopt *iopt, struct iorp_area *area)
 {
 	struct iorp_hwpt *hwpt;
 
 	lockdep_assert_held(&iopt->domains_rwsem);
-	lockdep_assert_held_write(&iopt->iova_rwsem);
-	if (area->populated) {
+	if (area->populated)
 		list_for_each_entry(hwpt, &iopt->domains, iopt_node)
 			iorp_area_unmap(area, hwpt->domain);
-		iorp_area_depopulate(area);
-	}
-	interval_tree_remove(&area->iova, &iopt->area_itree);
-	iorp_pages_put(area->pages);
-	kfree(area);
+	iorp_area_free(iopt, area);
 }
 
 /* Is [iova, iova + length) acceptable for a new mapping? */
@@ -478,11 +494,51 @@ static void iorp_iopt_clear_unmapping(struct iorp_iopt *iopt,
 {
 	struct iorp_area *area;
 
-	down_write(&iopt->iova_rwsem);
+	lockdep_assert_held_write(&iopt->iova_rwsem);
 	for (area = iorp_area_first(iopt, start, last); area;
 	     area = iorp_area_next(area, start, last))
 		area->unmapping = false;
-	up_write(&iopt->iova_rwsem);
+}
+
+/*
+ * Take the areas of [start, last] out of every domain, all or none: if an
+ * IOMMU fails to unmap one, everything unmapped so far is mapped back and
+ * the call fails with EIO.
+ */
+static int iorp_iopt_unmap_domains(struct iorp_iopt *iopt, unsigned long start,
+				   unsigned long last)
+{
+	struct iorp_area *area, *failed_area;
+	struct iorp_hwpt *hwpt, *failed_hwpt;
+
+	lockdep_assert_held(&iopt->domains_rwsem);
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	list_for_each_entry(hwpt, &iopt->domains, iopt_node) {
+		for (area = iorp_area_first(iopt, start, last); area;
+		     area = iorp_area_next(area, start, last)) {
+			size_t len = iorp_area_length(area);
+
+			if (iommu_unmap(hwpt->domain, iorp_area_iova(area),
+					len) != len)
+				goto err_remap;
+		}
+	}
+	return 0;
+
+err_remap:
+	failed_hwpt = hwpt;
+	failed_area = area;
+	/* finish the failed one, so it can be mapped back whole */
+	iorp_area_unmap(failed_area, failed_hwpt->domain);
+	list_for_each_entry(hwpt, &iopt->domains, iopt_node) {
+		for (area = iorp_area_first(iopt, start, last); area;
+		     area = iorp_area_next(area, start, last)) {
+			WARN_ON(iorp_area_map(area, hwpt->domain));
+			if (hwpt == failed_hwpt && area == failed_area)
+				return -EIO;
+		}
+	}
+	return -EIO;
 }
 
 static int iorp_iopt_unmap_range(struct iorp_iopt *iopt, unsigned long start,
@@ -492,6 +548,7 @@ static int iorp_iopt_unmap_range(struct iorp_iopt *iopt, unsigned long start,
 	unsigned long total = 0;
 	unsigned int tries = 0;
 	struct iorp_area *area, *next;
+	int ret;
 
 again:
 	down_read(&iopt->domains_rwsem);
@@ -505,8 +562,9 @@ again:
 			return -ENOENT;
 		}
 	}
-	for (area = iorp_area_first(iopt, start, last); area; area = next) {
-		next = iorp_area_next(area, start, last);
+	/* accesses let go of their pins first */
+	for (area = iorp_area_first(iopt, start, last); area;
+	     area = iorp_area_next(area, start, last)) {
 		if (area->num_accesses) {
 			unsigned long iova = iorp_area_iova(area);
 			unsigned long len = iorp_area_length(area);
@@ -515,21 +573,33 @@ again:
 			up_write(&iopt->iova_rwsem);
 			up_read(&iopt->domains_rwsem);
 			if (++tries > IORP_UNMAP_MAX_TRIES) {
+				down_write(&iopt->iova_rwsem);
 				iorp_iopt_clear_unmapping(iopt, iova, iova + len - 1);
+				up_write(&iopt->iova_rwsem);
 				return -EDEADLOCK;
 			}
 			iorp_iopt_notify_unmap(iopt, iova, len);
 			goto again;
 		}
-		total += iorp_area_length(area);
-		iorp_area_destroy(iopt, area);
 	}
+	ret = iorp_iopt_unmap_domains(iopt, start, last);
+	if (ret) {
+		iorp_iopt_clear_unmapping(iopt, start, last);
+		goto out_unlock;
+	}
+	for (area = iorp_area_first(iopt, start, last); area; area = next) {
+		next = iorp_area_next(area, start, last);
+		total += iorp_area_length(area);
+		iorp_area_free(iopt, area);
+	}
+	if (!total && !all)
+		ret = -ENOENT;
+	else
+		*unmapped = total;
+out_unlock:
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_rwsem);
-	if (!total && !all)
-		return -ENOENT;
-	*unmapped = total;
-	return 0;
+	return ret;
 }
 
 /**
@@ -539,8 +609,9 @@ again:
  * @length: bytes, non-zero, without overflow
  * @unmapped: out: bytes removed
  *
- * Return: 0; ENOENT if the range holds no mapping or cuts one; EDEADLOCK
- * if an access never lets go of its pins.
+ * Return: 0; ENOENT if the range holds no mapping or cuts one; EIO if an
+ * IOMMU failed to unmap (nothing changed); EDEADLOCK if an access never
+ * lets go of its pins.
  */
 int iorp_iopt_unmap(struct iorp_iopt *iopt, unsigned long iova,
 		    unsigned long length, unsigned long *unmapped)

@@ -18,6 +18,7 @@
 #include <linux/xarray.h>
 
 #include <iommu_replace/device.h>
+#include <iommu_replace/fault.h>
 #include <iommu_replace/mock.h>
 #include <iommu_replace/test_cmd.h>
 
@@ -46,6 +47,8 @@ static int iorp_mock_map_pages(struct iommu_domain *domain, unsigned long iova,
 	struct iorp_mock_domain *mock = to_mock_domain(domain);
 	size_t pieces = pgsize / IORP_MOCK_PAGE_SIZE, i, j;
 
+	if (iorp_should_fail(IORP_FAULT_MOCK_MAP))
+		return -ENOMEM;
 	for (i = 0; i < pgcount; i++) {
 		for (j = 0; j < pieces; j++) {
 			unsigned long index = iova / IORP_MOCK_PAGE_SIZE + j;
@@ -79,6 +82,8 @@ static size_t iorp_mock_unmap_pages(struct iommu_domain *domain,
 	struct iorp_mock_domain *mock = to_mock_domain(domain);
 	size_t pieces = pgsize * pgcount / IORP_MOCK_PAGE_SIZE, i;
 
+	if (iorp_should_fail(IORP_FAULT_MOCK_UNMAP))
+		return 0;
 	for (i = 0; i < pieces; i++) {
 		if (WARN_ON(!xa_erase(&mock->ptes,
 				      iova / IORP_MOCK_PAGE_SIZE + i)))
@@ -155,6 +160,9 @@ static int iorp_mock_group_switch(struct iorp_group *group,
 
 	lockdep_assert_held(&group->lock);
 	WARN_ON(mdev->hw_domain != old);
+	/* a switch to blocked cannot fail */
+	if (new && iorp_should_fail(IORP_FAULT_MOCK_ATTACH))
+		return -EIO;
 	mdev->hw_domain = new;
 	return 0;
 }

@@ -9,8 +9,8 @@
  * Removal comes in three forms, all taking the object out of the table under
  * the xa_lock in the same step that proves nobody else holds it:
  *  - IOMMU_DESTROY: only if the table's reference is the last (EBUSY else);
- *  - iorp_object_destroy_if_unused(): the same, for automatic objects such as
- *    an auto HWPT after its last device left;
+ *  - iorp_object_drop(): the same, for automatic objects such as an auto
+ *    HWPT, in one step with dropping the reference of its last device;
  *  - iorp_object_remove_owned(): a kernel owner ends its object; the object
  *    leaves the table first, then the owner waits for ioctls still using it.
  * On close every object goes, leaves first (iorp_objects_destroy_all()).
@@ -156,15 +156,9 @@ static void iorp_object_destroy(struct iorp_object *obj)
 	iorp_object_free(obj);
 }
 
-/**
- * iorp_object_destroy_if_unused() - destroy an object nothing depends on
- * @ctx: the context
- * @obj: the object; the caller must not hold a reference of its own
- *
- * Return: true if the object was destroyed.
- */
-bool iorp_object_destroy_if_unused(struct iorp_ctx *ctx,
-				   struct iorp_object *obj)
+/* Destroy an object nothing depends on; true if it was destroyed. */
+static bool iorp_object_destroy_if_unused(struct iorp_ctx *ctx,
+					  struct iorp_object *obj)
 {
 	bool taken;
 
@@ -174,6 +168,33 @@ bool iorp_object_destroy_if_unused(struct iorp_ctx *ctx,
 	if (taken)
 		iorp_object_destroy(obj);
 	return taken;
+}
+
+/**
+ * iorp_object_drop() - drop references, then maybe destroy the object
+ * @ctx: the context
+ * @obj: the object; the caller holds @n references on it
+ * @n: references to drop
+ * @destroy_if_unused: destroy the object if only the table holds it now
+ *
+ * Dropping and checking happen in one step under the table lock, so two
+ * callers (or a caller and IOMMU_DESTROY) never both destroy the object and
+ * nobody touches it after another destroyed it.
+ */
+void iorp_object_drop(struct iorp_ctx *ctx, struct iorp_object *obj,
+		      unsigned int n, bool destroy_if_unused)
+{
+	bool taken = false;
+
+	xa_lock(&ctx->objects);
+	while (n--)
+		refcount_dec(&obj->users);
+	if (destroy_if_unused)
+		taken = iorp_object_take_if_unused(ctx, obj);
+	xa_unlock(&ctx->objects);
+	wake_up_all(&ctx->destroy_wait);
+	if (taken)
+		iorp_object_destroy(obj);
 }
 
 /**

@@ -34,6 +34,7 @@
 #include <linux/slab.h>
 
 #include <iommu_replace/compat.h>
+#include <iommu_replace/fault.h>
 #include <iommu_replace/io_pagetable.h>
 
 /* Largest temporary buffer the pinning loop allocates, in bytes. */
@@ -195,6 +196,8 @@ static long iorp_pages_get_user(struct iorp_pages *pages, unsigned long index,
 	 * long-term pins, break it with a forced write fault (which leaves the
 	 * data as it is); mappings that refuse that are pinned as they are.
 	 */
+	if (iorp_should_fail(IORP_FAULT_PIN))
+		return -ENOMEM;
 	if (longterm && !write && !IORP_RO_PIN_BREAKS_COW_ITSELF)
 		got = iorp_pin_user(pages, uaddr, n,
 				    flags | FOLL_WRITE | FOLL_FORCE, out);
@@ -205,33 +208,32 @@ static long iorp_pages_get_user(struct iorp_pages *pages, unsigned long index,
 	return got;
 }
 
-/* Unpin and forget every pinned page in [first, last]. */
+/*
+ * Unpin and forget every pinned page in [first, last]. pages->mutex keeps
+ * the table still; unpinning may sleep, so no xa_lock is held across it.
+ */
 static void iorp_pages_unpin_range(struct iorp_pages *pages,
 				   unsigned long first, unsigned long last)
 {
-	XA_STATE(xas, &pages->pinned, first);
-	struct page *run = NULL, *page;
-	unsigned long run_len = 0, count = 0;
+	unsigned long index = first, count = 0;
+	struct page *page;
 
 	lockdep_assert_held(&pages->mutex);
-	xas_lock(&xas);
-	xas_for_each(&xas, page, last) {
-		xas_store(&xas, NULL);
-		count++;
-		/* unpin physically contiguous runs in one call */
-		if (run && page == run + run_len) {
-			run_len++;
-			continue;
-		}
-		if (run)
-			unpin_user_page_range_dirty_lock(run, run_len,
-							 pages->writable);
-		run = page;
-		run_len = 1;
+	while ((page = xa_find(&pages->pinned, &index, last, XA_PRESENT))) {
+		unsigned long run = 1, i;
+
+		/* a physically contiguous run is unpinned in one call */
+		while (index + run <= last &&
+		       xa_load(&pages->pinned, index + run) == nth_page(page, run))
+			run++;
+		for (i = 0; i < run; i++)
+			xa_erase(&pages->pinned, index + i);
+		unpin_user_page_range_dirty_lock(page, run, pages->writable);
+		count += run;
+		index += run;
+		if (index > last)
+			break;
 	}
-	xas_unlock(&xas);
-	if (run)
-		unpin_user_page_range_dirty_lock(run, run_len, pages->writable);
 	if (count) {
 		pages->npinned -= count;
 		iorp_pages_account(pages, -(long)count);

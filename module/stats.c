@@ -14,6 +14,7 @@
 #include <linux/debugfs.h>
 
 #include <iommu_replace/core.h>
+#include <iommu_replace/fault.h>
 
 static atomic_long_t iorp_stats[IORP_STAT_MAX];
 static struct dentry *iorp_debugfs_dir;
@@ -47,6 +48,7 @@ void iorp_stats_init(void)
 		debugfs_create_file_unsafe(iorp_stat_names[i], 0444,
 					   iorp_debugfs_dir, &iorp_stats[i],
 					   &iorp_stat_fops);
+	iorp_faults_init(iorp_debugfs_dir);
 }
 
 void iorp_stats_exit(void)

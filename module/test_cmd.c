@@ -8,8 +8,9 @@
  * driver, handed to user space as a file descriptor, which pins and copies
  * through the access API and unpins whatever its unmap callback is told to.
  *
- * Locking: a test access's item list is guarded by its lock, which comes
- * before the access's own locks (the unmap callback takes it).
+ * Locking: a test access's lock guards its item list and is held across a
+ * pin and its recording; it comes after the IOAS's access_lock (the unmap
+ * callback takes it) and before the access's own locks.
  */
 #include <linux/anon_inodes.h>
 #include <linux/errno.h>
@@ -383,29 +384,31 @@ static int iorp_test_access_pages(struct iorp_ucmd *ucmd,
 		ret = -ENOMEM;
 		goto out_free;
 	}
+	/*
+	 * Pin and record the pin in one step under the item lock, so the
+	 * unmap callback never runs between the two and misses the pin.
+	 */
+	mutex_lock(&staccess->lock);
 	ret = iorp_access_pin_pages(staccess->access, iova, length, pages,
 				    cmd->access_pages.flags & MOCK_FLAGS_ACCESS_WRITE);
 	if (ret)
-		goto out_free;
+		goto out_unlock;
 	if (cmd->access_pages.uptr) {
 		ret = iorp_test_same_pages(pages, npages, cmd->access_pages.uptr);
-		if (ret)
-			goto err_unpin;
+		if (ret) {
+			iorp_access_unpin_pages(staccess->access, iova, length);
+			goto out_unlock;
+		}
 	}
-
 	item->iova = iova;
 	item->length = length;
-	mutex_lock(&staccess->lock);
 	item->id = staccess->next_id++;
 	list_add_tail(&item->node, &staccess->items);
-	mutex_unlock(&staccess->lock);
 	cmd->access_pages.out_access_pages_id = item->id;
 	item = NULL;
 	ret = iorp_ucmd_respond(ucmd, sizeof(*cmd));
-	goto out_free;
-
-err_unpin:
-	iorp_access_unpin_pages(staccess->access, iova, length);
+out_unlock:
+	mutex_unlock(&staccess->lock);
 out_free:
 	kfree(item);
 	kvfree(pages);

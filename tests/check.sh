@@ -8,6 +8,11 @@
 #                       the compat probes, make install and DKMS;
 #   none | vtd | amd    one QEMU guest per kernel and topology running the
 #                       suites of tests/suites (see tests/qemu/run-lane);
+#                       kernel "6.1-debug" is the reliability lane: a 6.1
+#                       kernel of our own with lockdep, KASAN, kmemleak and
+#                       fault injection (tests/debug-kernel), where the
+#                       upstream fail_nth test runs for real and the fuzzer
+#                       runs for FUZZ_SECONDS (default 60);
 #   "selftest"          the runner's self-test: a failing guest test, a guest
 #                       panic, a hang and a kernel warning must each be
 #                       reported as a failure.
@@ -15,7 +20,8 @@
 # the exit status is non-zero when anything failed.
 #
 # Filters (comma-separated; a kernel matches by release prefix, so "6.1"
-# selects 6.1.x and not 6.12.x): KERNEL=6.12 TOPOLOGY=vtd SUITE=basic.
+# selects 6.1.x and 6.1-debug, not 6.12.x): KERNEL=6.12 TOPOLOGY=vtd
+# SUITE=basic; KERNEL=6.1-debug selects the reliability lane alone.
 # With any filter set only the matching rows run, which is how a single
 # lane is iterated on in about a minute.
 set -uo pipefail
@@ -250,6 +256,60 @@ for k in "${kernels[@]}"; do
 			"$(sed -n 's/.*guest completed in \(.*\)$/\1/p' "$lane/lane.tap")"
 	done
 done
+
+# --- the reliability lane: the debug kernel -----------------------------------
+debug=6.1-debug
+debug_topologies=(none vtd)
+fuzz_seconds=${FUZZ_SECONDS:-60}
+debug_plan=()
+for line in "${suite_lines[@]}"; do
+	[ "${line%% *}" = dkms ] && continue	# DKMS builds for Debian kernels
+	debug_plan+=("$line")
+done
+debug_plan+=("fuzz test fuzz")
+need_debug=0
+for t in "${debug_topologies[@]}"; do
+	for line in "${debug_plan[@]}"; do
+		selected "$debug" "$t" "${line%% *}" && need_debug=1
+	done
+done
+if [ $need_debug = 1 ] || selected "$debug" host build; then
+	echo "== reliability lane: debug kernel (lockdep, KASAN, kmemleak, fault injection)"
+	# first build on a machine: about 9 minutes on two cores
+	dk=$(tests/debug-kernel/build.sh 2> "$out/logs/debug-kernel.log") || dk=
+	if [ -n "$dk" ]; then
+		record "$debug" host build pass "debug kernel builds ($(cat "$dk/release"))"
+	else
+		record "$debug" host build fail "debug kernel builds"
+		tail -n 20 "$out/logs/debug-kernel.log"
+	fi
+fi
+if [ -n "${dk:-}" ]; then
+	dk_release=$(cat "$dk/release")
+	need_step "$debug" build "test module builds against the debug kernel" \
+		make module KVER="$dk_release" KDIR="$dk/build" TEST=1 WERROR=1
+	for t in "${debug_topologies[@]}"; do
+		plan=()
+		for line in "${debug_plan[@]}"; do
+			selected "$debug" "$t" "${line%% *}" && plan+=("$line")
+		done
+		[ ${#plan[@]} -gt 0 ] || continue
+		lane=$out/lanes/$debug-$t
+		tests/qemu/run-lane --kernel "$dk_release" --vmlinuz "$dk/bzImage" \
+			--kdir "$dk/build" --topology "$t" --out "$lane" \
+			--timeout $(( 3600 + fuzz_seconds )) --memory 3072 \
+			--module test="build/$dk_release/test/iommu_replace.ko" \
+			--env IORP_VERSION="$version" --env IORP_COMPAT="$(compat_of "$dk_release")" \
+			--env IORP_FUZZ_SECONDS="$fuzz_seconds" \
+			--env IORP_PROGRAM_TIMEOUT=$(( 600 + fuzz_seconds )) \
+			-- "${plan[@]}" > "$lane.log" 2>&1 ||
+			echo "not ok - lane: runner failed (see $lane.log)" >> "$lane/lane.tap"
+		tap_rows "$debug" "$t" "$lane/lane.tap"
+		printf '  %-22s %-5s %s passed, %s failed (%s)\n' "$debug" "$t" \
+			"$(grep -c '^ok' "$lane/lane.tap")" "$(grep -c '^not ok' "$lane/lane.tap")" \
+			"$(sed -n 's/.*guest completed in \(.*\)$/\1/p' "$lane/lane.tap")"
+	done
+fi
 
 if selected "$newest" selftest runner; then
 	echo "== runner self-test: failures must be reported as failures"

@@ -391,4 +391,141 @@ TEST_F_TIMEOUT(race, map_copy_unmap, 120)
 	EXPECT_EQ(self->base_pinned, pinned_pages());
 }
 
+/*
+ * An access pinning through one thread while another keeps moving the
+ * access between two IOASes mapping the same page: every pin made in the
+ * old IOAS must be dropped by the move (the test driver's unmap callback),
+ * never left behind. The fuzzer first found this race; the kernel's warning
+ * ("access driver kept a pin after unmap") is what fails the lane.
+ */
+struct pin_vs_replace {
+	int fd, access;
+	char *buf;
+	volatile int stop;
+	unsigned long pins, bad;
+};
+
+static void *pin_loop(void *arg)
+{
+	struct pin_vs_replace *r = arg;
+	__u32 item;
+
+	while (!r->stop) {
+		int ret = access_pages(r->fd, r->access, MOCK_FLAGS_ACCESS_WRITE,
+				       MOCK_APERTURE_START, psize(), r->buf,
+				       &item);
+
+		if (!ret) {
+			r->pins++;
+			/* the move may already have dropped it: ENOENT */
+			ret = access_pages_destroy(r->fd, r->access, item);
+			if (ret && ret != ENOENT)
+				r->bad++;
+		} else if (ret != ENOENT && ret != EINVAL) {
+			r->bad++;
+		}
+	}
+	return NULL;
+}
+
+TEST(access_pin_races_replace)
+{
+	struct pin_vs_replace r = {};
+	__u32 ioas[2];
+	unsigned long moves = 0;
+	double end = now_seconds() + 3;
+	pthread_t thread;
+
+	r.buf = alloc_buffer(_metadata, psize());
+	r.fd = open_dev();
+	ASSERT_LE(0, r.fd);
+	for (int i = 0; i < 2; i++) {
+		ASSERT_EQ(0, ioas_alloc(r.fd, &ioas[i]));
+		ASSERT_EQ(0, ioas_map_fixed(r.fd, ioas[i], MOCK_APERTURE_START,
+					    r.buf, psize()));
+	}
+	ASSERT_EQ(0, create_access(r.fd, ioas[0],
+				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				   &r.access));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, pin_loop, &r));
+	while (now_seconds() < end) {
+		struct iommu_test_cmd cmd =
+			TEST_CMD(IOMMU_TEST_OP_ACCESS_REPLACE_IOAS, r.access);
+
+		cmd.access_replace_ioas.ioas_id = ioas[++moves % 2];
+		EXPECT_EQ(0, ioctl_errno(r.fd, IOMMU_TEST_CMD, &cmd));
+	}
+	r.stop = 1;
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_EQ(0, r.bad);
+	EXPECT_LT(0, r.pins);
+	TH_LOG("%lu moves, %lu pins", moves, r.pins);
+	close(r.access);
+	close(r.fd);
+	EXPECT_EQ(0, pinned_pages());
+}
+
+/*
+ * Two mock devices share an automatic HWPT and are destroyed by two threads
+ * at once while a third keeps trying IOMMU_DESTROY on the HWPT's ID: the
+ * last detach frees the HWPT exactly once, whoever gets there (a use after
+ * free here was found by KASAN on the debug kernel).
+ */
+struct last_detach {
+	int fd;
+	__u32 id;
+	int ret;
+};
+
+static void *destroy_one(void *arg)
+{
+	struct last_detach *d = arg;
+
+	d->ret = destroy_id(d->fd, d->id);
+	return NULL;
+}
+
+TEST(auto_hwpt_last_detach_races_destroy)
+{
+	double end = now_seconds() + 3;
+	unsigned long rounds = 0;
+	__u32 ioas;
+	char *buf;
+	int fd;
+
+	buf = alloc_buffer(_metadata, psize());
+	fd = open_dev();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
+	ASSERT_EQ(0, ioas_map_fixed(fd, ioas, MOCK_APERTURE_START, buf,
+				    psize()));
+	while (now_seconds() < end) {
+		struct last_detach devs[2] = { { .fd = fd }, { .fd = fd } };
+		pthread_t threads[2];
+		__u32 hwpt, hwpt2;
+		int ret;
+
+		ASSERT_EQ(0, mock_domain(fd, ioas, &devs[0].id, &hwpt, NULL));
+		ASSERT_EQ(0, mock_domain(fd, ioas, &devs[1].id, &hwpt2, NULL));
+		ASSERT_EQ(hwpt, hwpt2);	/* the automatic HWPT is shared */
+		for (int i = 0; i < 2; i++)
+			ASSERT_EQ(0, pthread_create(&threads[i], NULL,
+						    destroy_one, &devs[i]));
+		do {
+			ret = destroy_id(fd, hwpt);
+		} while (ret == EBUSY);
+		/* freed by the last detach: gone, never destroyed by us */
+		EXPECT_EQ(ENOENT, ret);
+		for (int i = 0; i < 2; i++) {
+			ASSERT_EQ(0, pthread_join(threads[i], NULL));
+			EXPECT_EQ(0, devs[i].ret);
+		}
+		rounds++;
+	}
+	TH_LOG("%lu rounds", rounds);
+	ASSERT_EQ(0, destroy_id(fd, ioas));
+	close(fd);
+	EXPECT_EQ(0, pinned_pages());
+}
+
 TEST_HARNESS_MAIN

@@ -6,7 +6,8 @@
  * bus and two behind a PCIe-to-PCI bridge. With an emulated IOMMU
  * (IORP_TOPOLOGY=vtd or amd) the lone device has an iommu group of its own
  * and the bridged pair shares one group; without one (none) there are no
- * groups at all. The distro VFIO modules the initramfs carries must load.
+ * groups at all. vfio-pci must load: the distro modules the initramfs
+ * carries, or the debug kernel's built-in driver.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -170,7 +171,8 @@ TEST(edu_groups_match_topology)
 	EXPECT_EQ(2, shared);
 }
 
-TEST(distro_vfio_modules_load)
+/* The distro's vfio-pci with its dependencies, or built in (debug kernel). */
+TEST(vfio_pci_loads)
 {
 	struct kmod_list *list = NULL, *l;
 	struct kmod_ctx *ctx;

@@ -8,11 +8,13 @@
 #   (6.1) and linux-image-6.12-amd64 + linux-headers-6.12-amd64 (6.12); the
 #   kernel sources (checkpatch.pl, kselftest_harness.h, reference); QEMU,
 #   busybox-static and cpio for the guests; kmod and libkmod-dev for the
-#   guest loader; dkms; sparse.
+#   guest loader; dkms; sparse; bc, flex, bison, libelf-dev and libssl-dev
+#   to build the debug kernel.
 set -euo pipefail
 
 packages=(
 	make gcc g++ libc6-dev perl xz-utils cpio
+	bc flex bison libelf-dev libssl-dev patch
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	linux-source-6.1 linux-source-6.12

@@ -103,8 +103,8 @@ void iorp_object_abort_and_destroy(struct iorp_ctx *ctx,
 struct iorp_object *iorp_object_get(struct iorp_ctx *ctx, u32 id,
 				    enum iorp_obj_type type);
 void iorp_object_put(struct iorp_ctx *ctx, struct iorp_object *obj);
-bool iorp_object_destroy_if_unused(struct iorp_ctx *ctx,
-				   struct iorp_object *obj);
+void iorp_object_drop(struct iorp_ctx *ctx, struct iorp_object *obj,
+		      unsigned int n, bool destroy_if_unused);
 void iorp_object_remove_owned(struct iorp_ctx *ctx, struct iorp_object *obj);
 int iorp_cmd_destroy(struct iorp_ucmd *ucmd);
 

@@ -264,7 +264,8 @@ struct iommu_ioas_copy {
  * Removes every mapping inside the range. Mappings are never split: one that
  * crosses either end of the range makes the call fail with ENOENT, as does a
  * range holding no mapping. iova 0 with length U64_MAX removes everything
- * and succeeds on an empty IOAS.
+ * and succeeds on an empty IOAS. EIO means an IOMMU failed to unmap; the
+ * mappings are then all still in place.
  */
 struct iommu_ioas_unmap {
 	__u32 size;

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * fault.h - fault injection of our own (test flavour), for the failures
+ * the kernel's fail-nth cannot reach: the mock IOMMU's map, unmap and
+ * attach, and page pinning.
+ *
+ * Each site has a countdown in debugfs,
+ * /sys/kernel/debug/iommu_replace/fault/<site>: writing N > 0 makes the N-th
+ * call from then on fail (once); 0 disarms; reading gives the calls left
+ * before it fires, 0 once it fired or when disarmed. Module-wide.
+ * Production builds have no sites: iorp_should_fail() is always false.
+ *
+ * Locking: the countdowns are atomics.
+ */
+#ifndef IORP_FAULT_H
+#define IORP_FAULT_H
+
+#include <linux/types.h>
+
+struct dentry;
+
+enum iorp_fault_site {
+	IORP_FAULT_MOCK_MAP,	/* a mock domain's map_pages() */
+	IORP_FAULT_MOCK_UNMAP,	/* a mock domain's unmap_pages() unmaps nothing */
+	IORP_FAULT_MOCK_ATTACH,	/* a mock group's switch to a domain */
+	IORP_FAULT_PIN,		/* pinning user pages */
+	IORP_FAULT_MAX,
+};
+
+#ifdef IORP_TEST
+bool iorp_should_fail(enum iorp_fault_site site);
+void iorp_faults_init(struct dentry *dir);
+#else
+static inline bool iorp_should_fail(enum iorp_fault_site site)
+{
+	return false;
+}
+
+static inline void iorp_faults_init(struct dentry *dir)
+{
+}
+#endif
+
+#endif /* IORP_FAULT_H */
