@@ -39,6 +39,10 @@ union iorp_ucmd_buffer {
 	struct iommu_ioas_unmap unmap;
 	struct iommu_option option;
 	struct iommu_vfio_ioas vfio_ioas;
+	struct iommu_replace_device_bind device_bind;
+	struct iommu_replace_device_attach device_attach;
+	struct iommu_replace_device_detach device_detach;
+	struct iommu_replace_device_unbind device_unbind;
 #ifdef IORP_TEST
 	struct iommu_test_cmd test;
 #endif
@@ -93,6 +97,14 @@ static const struct iorp_ioctl_op iorp_ioctl_ops[] = {
 		      val64),
 	IORP_IOCTL_OP(IOMMU_VFIO_IOAS, iorp_cmd_vfio_ioas,
 		      struct iommu_vfio_ioas, __reserved),
+	IORP_IOCTL_OP(IOMMU_REPLACE_DEVICE_BIND, iorp_cmd_device_bind,
+		      struct iommu_replace_device_bind, out_dev_id),
+	IORP_IOCTL_OP(IOMMU_REPLACE_DEVICE_ATTACH, iorp_cmd_device_attach,
+		      struct iommu_replace_device_attach, pt_id),
+	IORP_IOCTL_OP(IOMMU_REPLACE_DEVICE_DETACH, iorp_cmd_device_detach,
+		      struct iommu_replace_device_detach, __reserved),
+	IORP_IOCTL_OP(IOMMU_REPLACE_DEVICE_UNBIND, iorp_cmd_device_unbind,
+		      struct iommu_replace_device_unbind, dev_id),
 #ifdef IORP_TEST
 	IORP_IOCTL_OP(IOMMU_TEST_CMD, iorp_cmd_test, struct iommu_test_cmd,
 		      last),
@@ -162,6 +174,8 @@ static int iorp_fops_open(struct inode *inode, struct file *filp)
 		return -ENOMEM;
 	ctx->file = filp;
 	iorp_objects_init(ctx);
+	mutex_init(&ctx->groups_lock);
+	xa_init(&ctx->groups);
 	filp->private_data = ctx;
 	iorp_stat_add(IORP_STAT_CONTEXTS, 1);
 	return 0;
@@ -172,6 +186,9 @@ static int iorp_fops_release(struct inode *inode, struct file *filp)
 	struct iorp_ctx *ctx = filp->private_data;
 
 	iorp_objects_destroy_all(ctx);
+	WARN_ON(!xa_empty(&ctx->groups));
+	xa_destroy(&ctx->groups);
+	mutex_destroy(&ctx->groups_lock);
 	kfree(ctx);
 	iorp_stat_add(IORP_STAT_CONTEXTS, -1);
 	return 0;

@@ -21,6 +21,7 @@
 #include <linux/errno.h>
 #include <linux/slab.h>
 
+#include <uapi/linux/iommu_replace.h>
 #include <iommu_replace/device.h>
 #include <iommu_replace/io_pagetable.h>
 
@@ -32,7 +33,37 @@ void iorp_group_init(struct iorp_group *group, void *priv)
 }
 
 /**
- * iorp_device_bind() - make a device usable in a context
+ * iorp_device_create() - a device object, not yet published
+ * @ctx: the context
+ * @group: the device's group
+ * @ops: the device's kind
+ * @priv: the kind's state
+ *
+ * The caller publishes it (iorp_object_finalize()) or aborts it
+ * (iorp_object_abort_and_destroy()). Return: the device or an ERR_PTR.
+ */
+struct iorp_device *iorp_device_create(struct iorp_ctx *ctx,
+				       struct iorp_group *group,
+				       const struct iorp_device_ops *ops,
+				       void *priv)
+{
+	struct iorp_device *idev;
+
+	idev = iorp_object_alloc_type(ctx, struct iorp_device, IORP_OBJ_DEVICE);
+	if (IS_ERR(idev))
+		return idev;
+	idev->ctx = ctx;
+	idev->group = group;
+	idev->ops = ops;
+	idev->priv = priv;
+	mutex_lock(&group->lock);
+	list_add_tail(&idev->group_node, &group->devices);
+	mutex_unlock(&group->lock);
+	return idev;
+}
+
+/**
+ * iorp_device_bind() - make a device with a kernel owner usable
  * @ctx: the context
  * @group: the device's group
  * @ops: the device's kind
@@ -47,18 +78,10 @@ struct iorp_device *iorp_device_bind(struct iorp_ctx *ctx,
 				     const struct iorp_device_ops *ops,
 				     void *priv)
 {
-	struct iorp_device *idev;
+	struct iorp_device *idev = iorp_device_create(ctx, group, ops, priv);
 
-	idev = iorp_object_alloc_type(ctx, struct iorp_device, IORP_OBJ_DEVICE);
 	if (IS_ERR(idev))
 		return idev;
-	idev->ctx = ctx;
-	idev->group = group;
-	idev->ops = ops;
-	idev->priv = priv;
-	mutex_lock(&group->lock);
-	list_add_tail(&idev->group_node, &group->devices);
-	mutex_unlock(&group->lock);
 	refcount_inc(&idev->obj.users);	/* the owner's */
 	iorp_object_finalize(ctx, &idev->obj);
 	return idev;
@@ -75,10 +98,12 @@ void iorp_device_destroy(struct iorp_object *obj)
 {
 	struct iorp_device *idev = container_of(obj, struct iorp_device, obj);
 
+	iorp_device_detach(idev);
 	mutex_lock(&idev->group->lock);
-	WARN_ON(idev->attached);
 	list_del(&idev->group_node);
 	mutex_unlock(&idev->group->lock);
+	if (idev->ops->unbind)
+		idev->ops->unbind(idev);
 }
 
 struct iorp_device *iorp_device_get(struct iorp_ctx *ctx, u32 id)
@@ -266,6 +291,10 @@ static int iorp_device_change_pt(struct iorp_device *idev, u32 *pt_id,
 	if (IS_ERR(pt_obj))
 		return PTR_ERR(pt_obj);
 	mutex_lock(&group->lock);
+	if (idev->gone) {
+		ret = -ENODEV;
+		goto out_unlock;
+	}
 	if (replace != idev->attached) {
 		ret = -EINVAL;
 		goto out_unlock;
@@ -346,4 +375,54 @@ void iorp_device_detach(struct iorp_device *idev)
 	iorp_hwpt_put_attached(hwpt, 1);
 out_unlock:
 	mutex_unlock(&group->lock);
+}
+
+int iorp_cmd_device_attach(struct iorp_ucmd *ucmd)
+{
+	struct iommu_replace_device_attach *cmd = ucmd->cmd;
+	struct iorp_device *idev;
+	u32 pt_id = cmd->pt_id;
+	bool replace;
+	int ret;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	idev = iorp_device_get(ucmd->ctx, cmd->dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	/* attach, or replace when attached (the group lock decides again) */
+	mutex_lock(&idev->group->lock);
+	replace = idev->attached;
+	mutex_unlock(&idev->group->lock);
+	ret = iorp_device_change_pt(idev, &pt_id, replace);
+	if (!ret) {
+		cmd->pt_id = pt_id;
+		ret = iorp_ucmd_respond(ucmd, sizeof(*cmd));
+		if (ret)
+			iorp_device_detach(idev);	/* as VFIO does */
+	}
+	iorp_object_put(ucmd->ctx, &idev->obj);
+	return ret;
+}
+
+int iorp_cmd_device_detach(struct iorp_ucmd *ucmd)
+{
+	struct iommu_replace_device_detach *cmd = ucmd->cmd;
+	struct iorp_device *idev;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EOPNOTSUPP;
+	idev = iorp_device_get(ucmd->ctx, cmd->dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	iorp_device_detach(idev);
+	iorp_object_put(ucmd->ctx, &idev->obj);
+	return 0;
+}
+
+int iorp_cmd_device_unbind(struct iorp_ucmd *ucmd)
+{
+	struct iommu_replace_device_unbind *cmd = ucmd->cmd;
+
+	return iorp_object_destroy_user(ucmd->ctx, cmd->dev_id, IORP_OBJ_DEVICE);
 }

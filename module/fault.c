@@ -17,6 +17,11 @@ static const char *const iorp_fault_names[IORP_FAULT_MAX] = {
 	[IORP_FAULT_MOCK_UNMAP] = "mock_unmap",
 	[IORP_FAULT_MOCK_ATTACH] = "mock_attach",
 	[IORP_FAULT_PIN] = "pin",
+	[IORP_FAULT_DOMAIN_ALLOC] = "domain_alloc",
+	[IORP_FAULT_IOMMU_MAP] = "iommu_map",
+	[IORP_FAULT_RESV] = "resv",
+	[IORP_FAULT_GROUP_SWITCH] = "group_switch",
+	[IORP_FAULT_SWITCH_DEV] = "switch_dev",
 };
 
 /**

@@ -8,8 +8,9 @@
  * table adds it to its domains). Only paging HWPTs exist; nesting is not
  * supported.
  *
- * Locking: allocation runs under ioas->mutex (which also guards the IOAS's
- * list of automatic HWPTs); see device.h for the order.
+ * Locking: allocation runs under the device's group->lock (so the device
+ * cannot be unplugged meanwhile) and ioas->mutex (which also guards the
+ * IOAS's list of automatic HWPTs); see device.h for the order.
  */
 #include <linux/bits.h>
 #include <linux/errno.h>
@@ -130,9 +131,16 @@ int iorp_cmd_hwpt_alloc(struct iorp_ucmd *ucmd)
 	}
 
 	ioas = container_of(pt_obj, struct iorp_ioas, obj);
-	mutex_lock(&ioas->mutex);
-	hwpt = iorp_hwpt_alloc(ucmd->ctx, ioas, idev, cmd->flags, false);
-	mutex_unlock(&ioas->mutex);
+	/* a hot-unplugged device has no IOMMU to allocate from */
+	mutex_lock(&idev->group->lock);
+	if (idev->gone) {
+		hwpt = ERR_PTR(-ENODEV);
+	} else {
+		mutex_lock(&ioas->mutex);
+		hwpt = iorp_hwpt_alloc(ucmd->ctx, ioas, idev, cmd->flags, false);
+		mutex_unlock(&ioas->mutex);
+	}
+	mutex_unlock(&idev->group->lock);
 	if (IS_ERR(hwpt)) {
 		ret = PTR_ERR(hwpt);
 		goto out_put_pt;

@@ -21,6 +21,7 @@
 #include <iommu_replace/access.h>
 #include <iommu_replace/compat.h>
 #include <iommu_replace/device.h>
+#include <iommu_replace/fault.h>
 #include <iommu_replace/io_pagetable.h>
 
 /* An access keeps refusing to unpin: give up after this many tries. */
@@ -112,7 +113,8 @@ static int iorp_area_map(struct iorp_area *area, struct iommu_domain *domain)
 		/* the bytes of the run that belong to the area */
 		lo = max(index << PAGE_SHIFT, area->start_byte);
 		hi = min((index + run) << PAGE_SHIFT, area_end);
-		ret = iorp_iommu_map(domain,
+		ret = iorp_should_fail(IORP_FAULT_IOMMU_MAP) ? -ENOMEM :
+		      iorp_iommu_map(domain,
 				     iorp_area_iova(area) + lo - area->start_byte,
 				     page_to_phys(page) + lo - (index << PAGE_SHIFT),
 				     hi - lo, area->prot);

@@ -10,21 +10,32 @@
 
 #include <iommu_replace/compat.h>
 #include <iommu_replace/core.h>
+#include <iommu_replace/device.h>
 
 static int __init iorp_init(void)
 {
 	int ret;
 
 	iorp_stats_init();
+	ret = iorp_pci_init();
+	if (ret)
+		goto err_stats;
 	ret = iorp_chardev_register();
 	if (ret)
-		iorp_stats_exit();
+		goto err_pci;
+	return 0;
+
+err_pci:
+	iorp_pci_exit();
+err_stats:
+	iorp_stats_exit();
 	return ret;
 }
 
 static void __exit iorp_exit(void)
 {
 	iorp_chardev_unregister();
+	iorp_pci_exit();
 	iorp_stats_exit();
 }
 

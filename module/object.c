@@ -216,16 +216,24 @@ void iorp_object_remove_owned(struct iorp_ctx *ctx, struct iorp_object *obj)
 	iorp_object_destroy(obj);
 }
 
-int iorp_cmd_destroy(struct iorp_ucmd *ucmd)
+/**
+ * iorp_object_destroy_user() - destroy an object on user space's request
+ * @ctx: the context
+ * @id: its ID
+ * @type: the type it must have, or IORP_OBJ_ANY
+ *
+ * Return: 0; ENOENT for an unknown ID or another type; EBUSY while anything
+ * else holds the object.
+ */
+int iorp_object_destroy_user(struct iorp_ctx *ctx, u32 id,
+			     enum iorp_obj_type type)
 {
-	struct iommu_destroy *cmd = ucmd->cmd;
-	struct iorp_ctx *ctx = ucmd->ctx;
 	struct iorp_object *obj;
 	int ret = 0;
 
 	xa_lock(&ctx->objects);
-	obj = xa_load(&ctx->objects, cmd->id);
-	if (!obj)
+	obj = xa_load(&ctx->objects, id);
+	if (!obj || (type != IORP_OBJ_ANY && obj->type != type))
 		ret = -ENOENT;
 	else if (!iorp_object_take_if_unused(ctx, obj))
 		ret = -EBUSY;
@@ -233,6 +241,13 @@ int iorp_cmd_destroy(struct iorp_ucmd *ucmd)
 	if (!ret)
 		iorp_object_destroy(obj);
 	return ret;
+}
+
+int iorp_cmd_destroy(struct iorp_ucmd *ucmd)
+{
+	struct iommu_destroy *cmd = ucmd->cmd;
+
+	return iorp_object_destroy_user(ucmd->ctx, cmd->id, IORP_OBJ_ANY);
 }
 
 /*

@@ -187,8 +187,8 @@ if selected - host probes; then
 	# (../shared/research/kernel_feasibility.md and the kernel sources).
 	for k in "${kernels[@]}"; do
 		case $k in
-		6.1.*) want="gup_unshare_anon_only=yes iommu_group_replace_domain=no iommu_map_gfp=no iommu_paging_domain_alloc=no pin_user_pages_remote_no_vmas=no" ;;
-		6.12.*) want="gup_unshare_anon_only=no iommu_group_replace_domain=yes iommu_map_gfp=yes iommu_paging_domain_alloc=yes pin_user_pages_remote_no_vmas=yes" ;;
+		6.1.*) want="gup_unshare_anon_only=yes iommu_cap_enforce_cache_coherency=no iommu_domain_owner=no iommu_group_has_isolated_msi=no iommu_group_replace_domain=no iommu_map_gfp=no iommu_paging_domain_alloc=no pin_user_pages_remote_no_vmas=no vfio_group_file=yes" ;;
+		6.12.*) want="gup_unshare_anon_only=no iommu_cap_enforce_cache_coherency=yes iommu_domain_owner=yes iommu_group_has_isolated_msi=yes iommu_group_replace_domain=yes iommu_map_gfp=yes iommu_paging_domain_alloc=yes pin_user_pages_remote_no_vmas=yes vfio_group_file=yes" ;;
 		*) continue ;;
 		esac
 		host_step "$k" probes "probes find the known API of $k" \
@@ -231,14 +231,38 @@ if [ $need_dkms = 1 ]; then
 	host_step - dkms "nothing of the DKMS install is left" dkms_gone
 fi
 
+# lane_plan KERNEL-RELEASE TOPOLOGY FILTER-KERNEL LINE...: sets plan to the
+# lines (of tests/suites) that run in the lane and pass the filters, with
+# "@tags" taken off the suite names. A suite "name@tag,..." runs only where
+# its tags hold: the topology is one of the topology tags (if any), and
+# "native" needs the kernel's iommu_group_replace_domain.
+lane_plan() {
+	local krel=$1 topo=$2 fkernel=$3 line name tags tag topo_tags topo_ok
+	shift 3
+	plan=()
+	for line in "$@"; do
+		name=${line%% *}
+		if [[ $name == *@* ]]; then
+			topo_tags=0 topo_ok=0 tags=${name#*@}
+			for tag in ${tags//,/ }; do
+				case $tag in
+				native) [[ " $(compat_of "$krel") " == *" iommu_group_replace_domain=yes "* ]] ||
+						continue 2 ;;
+				*) topo_tags=1; [ "$tag" = "$topo" ] && topo_ok=1 ;;
+				esac
+			done
+			[ $topo_tags = 0 ] || [ $topo_ok = 1 ] || continue
+			name=${name%%@*}
+		fi
+		selected "$fkernel" "$topo" "$name" && plan+=("$name ${line#* }")
+	done
+}
+
 echo "== guests: every kernel and topology"
 mapfile -t suite_lines < <(grep -v '^#' tests/suites | grep -v '^[[:space:]]*$' | tr -s ' \t' ' ')
 for k in "${kernels[@]}"; do
 	for t in "${topologies[@]}"; do
-		plan=()
-		for line in "${suite_lines[@]}"; do
-			selected "$k" "$t" "${line%% *}" && plan+=("$line")
-		done
+		lane_plan "$k" "$t" "$k" "${suite_lines[@]}"
 		[ ${#plan[@]} -gt 0 ] || continue
 		lane=$out/lanes/$k-$t
 		# shellcheck disable=SC2012
@@ -270,7 +294,8 @@ debug_plan+=("fuzz test fuzz")
 need_debug=0
 for t in "${debug_topologies[@]}"; do
 	for line in "${debug_plan[@]}"; do
-		selected "$debug" "$t" "${line%% *}" && need_debug=1
+		name=${line%% *}
+		selected "$debug" "$t" "${name%%@*}" && need_debug=1
 	done
 done
 if [ $need_debug = 1 ] || selected "$debug" host build; then
@@ -289,10 +314,7 @@ if [ -n "${dk:-}" ]; then
 	need_step "$debug" build "test module builds against the debug kernel" \
 		make module KVER="$dk_release" KDIR="$dk/build" TEST=1 WERROR=1
 	for t in "${debug_topologies[@]}"; do
-		plan=()
-		for line in "${debug_plan[@]}"; do
-			selected "$debug" "$t" "${line%% *}" && plan+=("$line")
-		done
+		lane_plan "$dk_release" "$t" "$debug" "${debug_plan[@]}"
 		[ ${#plan[@]} -gt 0 ] || continue
 		lane=$out/lanes/$debug-$t
 		tests/qemu/run-lane --kernel "$dk_release" --vmlinuz "$dk/bzImage" \

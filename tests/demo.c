@@ -2,9 +2,14 @@
 /*
  * demo - what "make demo" shows: the module at work in a guest.
  *
- * Prints a short report ("# " lines, which make demo shows) and one TAP
- * result per step, so the guest runner can tell a broken demo from a good
- * one. The guest has loaded the module from IORP_KO before this runs.
+ * The story of a VMM: an edu DMA device is bound, two IO address spaces
+ * map different buffers at the same IOVA, the device is attached to one,
+ * replaced onto the other and detached, and its own DMA shows each time
+ * which page table it uses. Prints a short report ("# " lines, which make
+ * demo shows), with the latency of a replace against detach + attach, and
+ * one TAP result per step, so the guest runner can tell a broken demo from
+ * a good one. The guest has loaded the module from IORP_KO before this
+ * runs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,13 +22,15 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
-#include <libkmod.h>
 #include <linux/iommu_replace.h>
 
+#include "edu.h"
+
 #define DEV_PATH "/dev/iommu-replace"
-#define STEPS 8
+#define STEPS 10
 
 static int step_no, failures;
 
@@ -74,14 +81,9 @@ static void show_module(void)
 
 static const char *errname(int err)
 {
-	switch (err) {
-	case 0: return "success";
-	case ENOENT: return "ENOENT";
-	case EINVAL: return "EINVAL";
-	case E2BIG: return "E2BIG";
-	case ENOTTY: return "ENOTTY";
-	default: return strerror(err);
-	}
+	const char *name = err ? strerrorname_np(err) : "ok";
+
+	return name ? name : "?";
 }
 
 static int call(int fd, unsigned long cmd, void *arg)
@@ -89,53 +91,254 @@ static int call(int fd, unsigned long cmd, void *arg)
 	return ioctl(fd, cmd, arg) ? errno : 0;
 }
 
-/* An IO address space: map a buffer at a kernel-chosen IOVA, unmap it. */
-static void show_ioas(int fd)
+static double now_us(void)
 {
-	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
-	struct iommu_iova_range range = {};
-	struct iommu_ioas_iova_ranges ranges = {
-		.size = sizeof(ranges),
-		.num_iovas = 1,
-		.allowed_iovas = (uintptr_t)&range,
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+#define IOVA_V		0x100000ULL	/* the buffer the device reads */
+#define IOVA_W		0x200000ULL	/* where it writes what it read */
+#define MSG_LEN		32
+#define ROUNDS		200
+
+struct story {
+	int fd, group_fd;
+	struct edu edu;
+	char *a_page, *b_page, *out_page;
+	__u32 ioas_a, ioas_b, dev, hwpt_a, hwpt_b;
+};
+
+/* What the device reads at IOVA V, through its current page table */
+static const char *device_reads(struct story *s)
+{
+	static char seen[MSG_LEN + 1];
+
+	memset(s->out_page, 0, MSG_LEN);
+	edu_dma(&s->edu, IOVA_V, MSG_LEN, false);
+	edu_dma(&s->edu, IOVA_W, MSG_LEN, true);
+	memcpy(seen, s->out_page, MSG_LEN);
+	return seen[0] ? seen : "(nothing: the DMA was blocked)";
+}
+
+static int attach(struct story *s, __u32 pt, __u32 *out)
+{
+	struct iommu_replace_device_attach cmd = {
+		.size = sizeof(cmd), .dev_id = s->dev, .pt_id = pt,
 	};
+	int err = call(s->fd, IOMMU_REPLACE_DEVICE_ATTACH, &cmd);
+
+	if (!err && out)
+		*out = cmd.pt_id;
+	return err;
+}
+
+static int detach(struct story *s)
+{
+	struct iommu_replace_device_detach cmd = {
+		.size = sizeof(cmd), .dev_id = s->dev,
+	};
+
+	return call(s->fd, IOMMU_REPLACE_DEVICE_DETACH, &cmd);
+}
+
+/* Median and worst of ROUNDS calls of round(), in microseconds */
+static int time_rounds(struct story *s, int (*round)(struct story *, int),
+		       double *median, double *worst)
+{
+	static double t[ROUNDS];
+
+	for (int i = 0; i < ROUNDS; i++) {
+		double start = now_us();
+		int err = round(s, i);
+
+		if (err)
+			return err;
+		t[i] = now_us() - start;
+	}
+	qsort(t, ROUNDS, sizeof(t[0]), cmp_double);
+	*median = t[ROUNDS / 2];
+	*worst = t[ROUNDS - 1];
+	return 0;
+}
+
+static int replace_round(struct story *s, int i)
+{
+	return attach(s, i % 2 ? s->hwpt_a : s->hwpt_b, NULL);
+}
+
+/* what VFIO and older iommufd need: through the blocking domain */
+static int detach_attach_round(struct story *s, int i)
+{
+	return detach(s) ?: attach(s, i % 2 ? s->hwpt_a : s->hwpt_b, NULL);
+}
+
+/* The first edu device alone in its iommu group, on vfio-pci, BAR open */
+static int find_device(struct story *s)
+{
+	struct edu edus[EDU_MAX];
+	int n = edu_find(edus), err;
+	char path[64];
+
+	for (int i = 0; i < n; i++) {
+		if (edus[i].group < 0 || edu_group_size(edus[i].group) != 1)
+			continue;
+		s->edu = edus[i];
+		err = edu_load_vfio_pci() ?: edu_use_driver(&s->edu, "vfio-pci") ?:
+		      edu_open(&s->edu);
+		if (err)
+			return -err;
+		snprintf(path, sizeof(path), "/dev/vfio/%d", s->edu.group);
+		s->group_fd = open(path, O_RDWR | O_CLOEXEC);
+		return s->group_fd < 0 ? errno : 0;
+	}
+	return ENODEV;
+}
+
+static int map_page(struct story *s, __u32 ioas, __u64 iova, void *page)
+{
 	struct iommu_ioas_map map = {
 		.size = sizeof(map),
-		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
-		.length = 64 * 1024,
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas,
+		.user_va = (uintptr_t)page,
+		.length = 4096,
+		.iova = iova,
 	};
-	struct iommu_ioas_unmap unmap = { .size = sizeof(unmap) };
-	static char buffer[64 * 1024] __attribute__((aligned(65536)));
-	int err;
+
+	return call(s->fd, IOMMU_IOAS_MAP, &map);
+}
+
+/* A DMAR fault line the kernel logged since kmsg was opened, or "" */
+static void find_fault(int kmsg, char *line, size_t len)
+{
+	char rec[512], *at;
+	ssize_t n;
+
+	for (int tries = 0; kmsg >= 0 && tries < 50; tries++) {
+		usleep(20000);
+		while ((n = read(kmsg, rec, sizeof(rec) - 1)) > 0 ||
+		       (n < 0 && errno == EPIPE)) {
+			if (n <= 0)
+				continue;
+			rec[n] = '\0';
+			at = strstr(rec, "DMAR: ");
+			if (at && strstr(at, "fault addr")) {
+				snprintf(line, len, "%s", at);
+				line[strcspn(line, "\n")] = '\0';
+				return;
+			}
+		}
+	}
+}
+
+/* The VMM's story: bind, two address spaces, attach, replace, detach. */
+static void show_device(int fd)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_replace_device_bind bind = {
+		.size = sizeof(bind),
+		.flags = IOMMU_REPLACE_BIND_VFIO_GROUP,
+	};
+	struct iommu_hwpt_alloc hwpt = { .size = sizeof(hwpt) };
+	struct story s = { .fd = fd, .group_fd = -1 };
+	static char pages[3][4096] __attribute__((aligned(4096)));
+	double median, worst, median2, worst2;
+	char fault[256] = "";
+	int err, kmsg;
+
+	s.a_page = pages[0];
+	s.b_page = pages[1];
+	s.out_page = pages[2];
+	strcpy(s.a_page, "hello from IOAS A");
+	strcpy(s.b_page, "hello from IOAS B");
+
+	err = find_device(&s);
+	step(!err, "edu", "DMA device %s, alone in iommu group %d, handed to vfio-pci: %s",
+	     s.edu.name, s.edu.group, errname(err));
+	if (err)
+		return;
 
 	err = call(fd, IOMMU_IOAS_ALLOC, &alloc);
-	ranges.ioas_id = alloc.out_ioas_id;
-	if (!err)
-		err = call(fd, IOMMU_IOAS_IOVA_RANGES, &ranges);
-	step(!err, "ioas", "IOMMU_IOAS_ALLOC -> id %u, usable IOVA %#llx-%#llx, alignment %llu",
-	     alloc.out_ioas_id, (unsigned long long)range.start,
-	     (unsigned long long)range.last,
-	     (unsigned long long)ranges.out_iova_alignment);
+	s.ioas_a = alloc.out_ioas_id;
+	err = err ?: call(fd, IOMMU_IOAS_ALLOC, &alloc);
+	s.ioas_b = alloc.out_ioas_id;
+	err = err ?: map_page(&s, s.ioas_a, IOVA_V, s.a_page) ?:
+	      map_page(&s, s.ioas_b, IOVA_V, s.b_page) ?:
+	      map_page(&s, s.ioas_a, IOVA_W, s.out_page) ?:
+	      map_page(&s, s.ioas_b, IOVA_W, s.out_page);
+	step(!err, "ioas", "IOAS %u maps \"%s\" at IOVA %#llx; IOAS %u maps \"%s\" there",
+	     s.ioas_a, s.a_page, IOVA_V, s.ioas_b, s.b_page);
 
-	map.ioas_id = alloc.out_ioas_id;
-	map.user_va = (uintptr_t)buffer;
-	err = call(fd, IOMMU_IOAS_MAP, &map);
-	unmap.ioas_id = alloc.out_ioas_id;
-	unmap.iova = map.iova;
-	unmap.length = map.length;
+	bind.vfio_group_fd = s.group_fd;
+	bind.pci_domain = s.edu.domain;
+	bind.pci_bus = s.edu.bus;
+	bind.pci_devfn = s.edu.devfn;
+	err = call(fd, IOMMU_REPLACE_DEVICE_BIND, &bind);
+	s.dev = bind.out_dev_id;
+	step(!err, "bind", "IOMMU_REPLACE_DEVICE_BIND, /dev/vfio/%d as proof -> device %u: %s",
+	     s.edu.group, s.dev, errname(err));
+	if (err)
+		goto out;
+
+	err = attach(&s, s.ioas_a, &s.hwpt_a);
+	step(!err, "attach", "to IOAS %u -> automatic HWPT %u; the device reads \"%s\"",
+	     s.ioas_a, s.hwpt_a, device_reads(&s));
+
+	hwpt.dev_id = s.dev;
+	hwpt.pt_id = s.ioas_b;
+	err = call(fd, IOMMU_HWPT_ALLOC, &hwpt);
+	s.hwpt_b = hwpt.out_hwpt_id;
+	err = err ?: attach(&s, s.hwpt_b, NULL);
+	step(!err, "replace", "to HWPT %u of IOAS %u, straight; the device reads \"%s\"",
+	     s.hwpt_b, s.ioas_b, device_reads(&s));
+
+	/* the automatic HWPT went with its last device: a lasting one of A */
+	hwpt.pt_id = s.ioas_a;
+	err = call(fd, IOMMU_HWPT_ALLOC, &hwpt);
+	s.hwpt_a = hwpt.out_hwpt_id;
+	err = err ?: time_rounds(&s, replace_round, &median, &worst) ?:
+	      time_rounds(&s, detach_attach_round, &median2, &worst2);
+	step(!err, "latency", "replace HWPT %u <-> %u, %d times: median %.0f us, worst %.0f us",
+	     s.hwpt_a, s.hwpt_b, ROUNDS, median, worst);
 	if (!err)
-		err = call(fd, IOMMU_IOAS_UNMAP, &unmap);
-	step(!err && unmap.length == map.length, "map",
-	     "64 KiB at IOVA %#llx (nothing pinned until a page table needs it), unmapped %llu bytes",
-	     (unsigned long long)map.iova, (unsigned long long)unmap.length);
+		printf("# %-10s detach + attach instead (DMA blocked between): median %.0f us, worst %.0f us (%.2fx)\n",
+		       "", median2, worst2, median2 / median);
+
+	err = attach(&s, s.hwpt_a, NULL);
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (kmsg >= 0)
+		lseek(kmsg, 0, SEEK_END);
+	err = err ?: detach(&s);
+	strcpy(s.out_page, "untouched");
+	edu_dma(&s.edu, IOVA_W, MSG_LEN, true);	/* the device writes */
+	find_fault(kmsg, fault, sizeof(fault));
+	if (kmsg >= 0)
+		close(kmsg);
+	step(!err && !strcmp(s.out_page, "untouched"), "detach",
+	     "DMA blocked: the device's write to IOVA %#llx left \"%s\"", IOVA_W,
+	     s.out_page);
+	printf("# %-10s the IOMMU logged: %s\n", "", fault[0] ? fault : "(nothing)");
+
+out:
+	close(s.group_fd);
+	edu_close(&s.edu);
 }
 
 int main(void)
 {
-	struct { struct iommu_destroy cmd; unsigned char tail[8]; } big = {};
-	struct iommu_destroy destroy = { .size = sizeof(destroy), .id = 1 };
 	struct stat st;
-	int fd, err, err2;
+	int fd, err;
 
 	printf("TAP version 13\n1..%d\n", STEPS);
 	show_module();
@@ -150,26 +353,7 @@ int main(void)
 	step(fd >= 0, "open", "fd %d: a new, empty context", fd);
 	if (fd < 0)
 		return 1;
-
-	err = call(fd, IOMMU_DESTROY, &destroy);
-	step(err == ENOENT, "destroy", "IOMMU_DESTROY id 1 -> %s (the context owns no objects yet)",
-	     errname(err));
-
-	destroy.size = sizeof(destroy) - 1;
-	err = call(fd, IOMMU_DESTROY, &destroy);
-	big.cmd.size = sizeof(big);
-	big.cmd.id = 1;
-	big.tail[7] = 1;
-	err2 = call(fd, IOMMU_DESTROY, &big);
-	step(err == EINVAL && err2 == E2BIG, "sizes",
-	     "size %zu -> %s; size %zu with a non-zero unknown tail -> %s",
-	     sizeof(destroy) - 1, errname(err), sizeof(big), errname(err2));
-
-	err = call(fd, _IO(IOMMUFD_TYPE, 0xff), &destroy);
-	step(err == ENOTTY, "unknown", "ioctl _IO(';', 0xff) -> %s", errname(err));
-
-	show_ioas(fd);
-
+	show_device(fd);
 	close(fd);
 	printf("# %-10s the context and everything it owned are freed\n", "close");
 	return failures ? 1 : 0;

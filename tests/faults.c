@@ -25,7 +25,6 @@
 #include "kselftest_harness.h"
 #include "iorp_test.h"
 
-#define FAULT_DIR	IORP_DEBUGFS_DIR "/fault"
 #define MAX_SWEEP	4096
 
 enum site { MOCK_MAP, MOCK_UNMAP, MOCK_ATTACH, PIN, NR_SITES };
@@ -49,29 +48,6 @@ static int set_temp_memory_limit(int fd, __u32 bytes)
 	};
 
 	return ioctl_errno(fd, IOMMU_TEST_CMD, &cmd);
-}
-
-static void fault_write(struct __test_metadata *_metadata, enum site s,
-			unsigned int n)
-{
-	char path[128], buf[16];
-	int fd, len;
-
-	snprintf(path, sizeof(path), FAULT_DIR "/%s", sites[s].file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	ASSERT_LE(0, fd) TH_LOG("cannot open %s: %s", path, strerror(errno));
-	len = snprintf(buf, sizeof(buf), "%u\n", n);
-	ASSERT_EQ(len, write(fd, buf, len));
-	close(fd);
-}
-
-/* Calls left before the site fires: 0 once it fired */
-static unsigned int fault_left(struct __test_metadata *_metadata, enum site s)
-{
-	char name[64];
-
-	snprintf(name, sizeof(name), "fault/%s", sites[s].file);
-	return counter_read(_metadata, name);
 }
 
 #define BUF_PAGES	8
@@ -98,7 +74,7 @@ FIXTURE_SETUP(faults)
 	self->iova2 = MOCK_APERTURE_START + 4 * self->len;
 	self->iova3 = MOCK_APERTURE_START + 8 * self->len;
 	for (int s = 0; s < NR_SITES; s++)
-		fault_write(_metadata, s, 0);
+		fault_arm(_metadata, sites[s].file, 0);
 
 	self->fd = open_dev();
 	ASSERT_LE(0, self->fd);
@@ -122,7 +98,7 @@ FIXTURE_SETUP(faults)
 FIXTURE_TEARDOWN(faults)
 {
 	for (int s = 0; s < NR_SITES; s++)
-		fault_write(_metadata, s, 0);
+		fault_arm(_metadata, sites[s].file, 0);
 	EXPECT_EQ(0, set_temp_memory_limit(self->fd, 65536));
 	close(self->fd);
 }
@@ -164,18 +140,18 @@ static unsigned int sweep(struct __test_metadata *_metadata,
 	for (n = 1; n <= MAX_SWEEP; n++) {
 		int ret;
 
-		fault_write(_metadata, s, n);
+		fault_arm(_metadata, sites[s].file, n);
 		ret = op(self);
-		if (fault_left(_metadata, s) == 0) {
+		if (fault_left(_metadata, sites[s].file) == 0) {
 			fired++;
-			fault_write(_metadata, s, 0);
+			fault_arm(_metadata, sites[s].file, 0);
 			ASSERT_EQ(sites[s].err, ret)
 				TH_LOG("%s with %s failing at call %u: %s", name,
 				       sites[s].file, n, errname(ret));
 			check_state(_metadata, self, unmapped_iova, name);
 			continue;
 		}
-		fault_write(_metadata, s, 0);
+		fault_arm(_metadata, sites[s].file, 0);
 		ASSERT_EQ(0, ret) TH_LOG("%s failed (%s) without a fault", name,
 					 errname(ret));
 		undo(_metadata, self);

@@ -552,6 +552,72 @@ static inline int access_rw(int fd, int access_fd, __u32 flags, __u64 iova,
 	return ioctl_errno(fd, IOMMU_TEST_CMD, &cmd);
 }
 
+/* --- devices ---------------------------------------------------------------- */
+
+/* Attach (or replace, when attached) to IOAS or HWPT *pt; *pt gets the HWPT */
+static inline int device_attach(int fd, __u32 dev, __u32 *pt)
+{
+	struct iommu_replace_device_attach cmd = {
+		.size = sizeof(cmd),
+		.dev_id = dev,
+		.pt_id = *pt,
+	};
+	int ret = ioctl_errno(fd, IOMMU_REPLACE_DEVICE_ATTACH, &cmd);
+
+	if (!ret)
+		*pt = cmd.pt_id;
+	return ret;
+}
+
+static inline int device_detach(int fd, __u32 dev)
+{
+	struct iommu_replace_device_detach cmd = {
+		.size = sizeof(cmd),
+		.dev_id = dev,
+	};
+
+	return ioctl_errno(fd, IOMMU_REPLACE_DEVICE_DETACH, &cmd);
+}
+
+static inline int device_unbind(int fd, __u32 dev)
+{
+	struct iommu_replace_device_unbind cmd = {
+		.size = sizeof(cmd),
+		.dev_id = dev,
+	};
+
+	return ioctl_errno(fd, IOMMU_REPLACE_DEVICE_UNBIND, &cmd);
+}
+
+/* --- fault sites (test flavour, module/fault.c) ------------------------------ */
+
+#define IORP_FAULT_DIR		IORP_DEBUGFS_DIR "/fault"
+
+/* Make the n-th call of a site from now on fail, once; 0 disarms it. */
+static inline void fault_arm(struct __test_metadata *_metadata,
+			     const char *site, unsigned int n)
+{
+	char path[128], buf[16];
+	int fd, len;
+
+	snprintf(path, sizeof(path), IORP_FAULT_DIR "/%s", site);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("cannot open %s: %s", path, strerror(errno));
+	len = snprintf(buf, sizeof(buf), "%u\n", n);
+	ASSERT_EQ(len, write(fd, buf, len));
+	close(fd);
+}
+
+/* Calls left before a site fires: 0 once it fired, or when disarmed */
+static inline unsigned int fault_left(struct __test_metadata *_metadata,
+				      const char *site)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "fault/%s", site);
+	return counter_read(_metadata, name);
+}
+
 /* --- time ------------------------------------------------------------------- */
 
 static inline double now_seconds(void)

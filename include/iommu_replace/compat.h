@@ -11,6 +11,7 @@
 #define IORP_COMPAT_H
 
 #include <linux/iommu.h>
+#include <linux/irqdomain.h>
 #include <linux/mm.h>
 
 #include "compat_config.h"
@@ -53,5 +54,82 @@ static inline long iorp_pin_user_pages_remote(struct mm_struct *mm,
 #else
 #define IORP_RO_PIN_BREAKS_COW_ITSELF true
 #endif
+
+/*
+ * 6.6: the core replaces a group's domain itself. Exported for iommufd only
+ * (namespace IOMMUFD_INTERNAL, imported by domain_switch.c); the prototype
+ * sits in a private header, so it is declared here.
+ */
+#ifdef HAVE_IOMMU_GROUP_REPLACE_DOMAIN
+int iommu_group_replace_domain(struct iommu_group *group,
+			       struct iommu_domain *new_domain);
+#define IORP_HAVE_NATIVE_REPLACE true
+static inline int iorp_group_replace_domain(struct iommu_group *group,
+					    struct iommu_domain *domain)
+{
+	return iommu_group_replace_domain(group, domain);
+}
+#else
+#define IORP_HAVE_NATIVE_REPLACE false
+static inline int iorp_group_replace_domain(struct iommu_group *group,
+					    struct iommu_domain *domain)
+{
+	return -EOPNOTSUPP;
+}
+#endif
+
+/* 6.11: paging domains are allocated for a device, with an ERR_PTR. */
+static inline struct iommu_domain *iorp_paging_domain_alloc(struct device *dev)
+{
+#ifdef HAVE_IOMMU_PAGING_DOMAIN_ALLOC
+	return iommu_paging_domain_alloc(dev);
+#else
+	return iommu_domain_alloc(dev->bus) ?: ERR_PTR(-ENOMEM);
+#endif
+}
+
+/* 6.3: MSI isolation is asked of the group. */
+static inline bool iorp_group_has_isolated_msi(struct iommu_group *group,
+					       struct device *dev)
+{
+#ifdef HAVE_IOMMU_GROUP_HAS_ISOLATED_MSI
+	return iommu_group_has_isolated_msi(group);
+#else
+	return irq_domain_check_msi_remap() ||
+	       device_iommu_capable(dev, IOMMU_CAP_INTR_REMAP);
+#endif
+}
+
+/*
+ * 6.2: devices say whether their IOMMU can force DMA to snoop CPU caches,
+ * and a fresh domain can be told to before anything is attached (what
+ * iommufd does). Before, the domain operation answered for the IOMMUs
+ * already attached: asked of a fresh domain, 6.1's VT-d says yes even
+ * where the hardware cannot (QEMU's VT-d), and every attach then fails
+ * with EOPNOTSUPP. There the domain is left as it is, as VFIO type1 of 6.1
+ * leaves it until a group is attached.
+ */
+static inline void iorp_enforce_cache_coherency(struct iommu_domain *domain,
+						struct device *dev)
+{
+#ifdef HAVE_IOMMU_CAP_ENFORCE_CACHE_COHERENCY
+	if (device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY) &&
+	    domain->ops->enforce_cache_coherency)
+		domain->ops->enforce_cache_coherency(domain);
+#endif
+}
+
+/* 6.5: a domain records the driver that made it. */
+static inline bool iorp_domain_is_for(struct iommu_domain *domain,
+				      struct device *dev)
+{
+	const struct iommu_ops *ops = dev->iommu->iommu_dev->ops;
+
+#ifdef HAVE_IOMMU_DOMAIN_OWNER
+	return domain->owner == ops;
+#else
+	return domain->ops == ops->default_domain_ops;
+#endif
+}
 
 #endif /* IORP_COMPAT_H */

@@ -22,6 +22,7 @@
 #ifndef IORP_CORE_H
 #define IORP_CORE_H
 
+#include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -66,6 +67,9 @@ enum iorp_account_mode {
  *                that wait for ioctls in flight
  * @account_mode: enum iorp_account_mode for new mappings (xa_lock)
  * @vfio_ioas: the IOAS of IOMMU_VFIO_IOAS, no reference (xa_lock)
+ * @groups_lock: guards @groups
+ * @groups: iommu group ID -> the file's record of a group it owns
+ *          (struct iorp_pci_group, pci_device.c)
  */
 struct iorp_ctx {
 	struct file *file;
@@ -73,6 +77,8 @@ struct iorp_ctx {
 	wait_queue_head_t destroy_wait;
 	enum iorp_account_mode account_mode;
 	struct iorp_ioas *vfio_ioas;
+	struct mutex groups_lock;	/* @groups */
+	struct xarray groups;
 };
 
 /**
@@ -106,6 +112,8 @@ void iorp_object_put(struct iorp_ctx *ctx, struct iorp_object *obj);
 void iorp_object_drop(struct iorp_ctx *ctx, struct iorp_object *obj,
 		      unsigned int n, bool destroy_if_unused);
 void iorp_object_remove_owned(struct iorp_ctx *ctx, struct iorp_object *obj);
+int iorp_object_destroy_user(struct iorp_ctx *ctx, u32 id,
+			     enum iorp_obj_type type);
 int iorp_cmd_destroy(struct iorp_ucmd *ucmd);
 
 /*
@@ -137,6 +145,10 @@ int iorp_cmd_hwpt_alloc(struct iorp_ucmd *ucmd);
 int iorp_cmd_hwpt_invalidate(struct iorp_ucmd *ucmd);
 int iorp_cmd_get_hw_info(struct iorp_ucmd *ucmd);
 int iorp_cmd_test(struct iorp_ucmd *ucmd);
+int iorp_cmd_device_bind(struct iorp_ucmd *ucmd);
+int iorp_cmd_device_attach(struct iorp_ucmd *ucmd);
+int iorp_cmd_device_detach(struct iorp_ucmd *ucmd);
+int iorp_cmd_device_unbind(struct iorp_ucmd *ucmd);
 
 /* chardev.c */
 int iorp_chardev_register(void);

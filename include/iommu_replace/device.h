@@ -71,6 +71,8 @@ struct iorp_hw_info {
  *                @old. A switch to NULL must not fail.
  * @reserved: add the device's reserved IOVA ranges to @list
  * @hw_info: fill in IOMMU_GET_HW_INFO's answer
+ * @unbind: optional; the device object is going away, detached and out of
+ *          its group: release what binding it took
  */
 struct iorp_device_ops {
 	u32 alloc_flags;
@@ -82,6 +84,7 @@ struct iorp_device_ops {
 			    struct iommu_domain *new);
 	int (*reserved)(struct iorp_device *idev, struct list_head *list);
 	void (*hw_info)(struct iorp_device *idev, struct iorp_hw_info *info);
+	void (*unbind)(struct iorp_device *idev);
 };
 
 /**
@@ -126,14 +129,16 @@ struct iorp_group {
 
 /**
  * struct iorp_device - a bound device (IORP_OBJ_DEVICE)
- * @obj: the object; its kernel owner holds one reference, so user space
- *       cannot IOMMU_DESTROY it (EBUSY)
+ * @obj: the object; a device with a kernel owner (a mock device) has one
+ *       more reference, so user space cannot IOMMU_DESTROY it (EBUSY); one
+ *       user space bound can be destroyed (unbound) like any object
  * @ctx: the owning context
  * @group: its group
  * @group_node: in group->devices
  * @ops: its kind
  * @priv: the kind's own state
  * @attached: attached to group->hwpt (group->lock)
+ * @gone: hot-unplugged: it cannot attach any more (group->lock)
  */
 struct iorp_device {
 	struct iorp_object obj;
@@ -143,6 +148,7 @@ struct iorp_device {
 	const struct iorp_device_ops *ops;
 	void *priv;
 	bool attached;
+	bool gone;
 };
 
 /* hwpt.c */
@@ -150,8 +156,16 @@ struct iorp_hwpt *iorp_hwpt_alloc(struct iorp_ctx *ctx, struct iorp_ioas *ioas,
 				  struct iorp_device *idev, u32 flags,
 				  bool auto_domain);
 
+/* pci_device.c */
+int iorp_pci_init(void);
+void iorp_pci_exit(void);
+
 /* device.c */
 void iorp_group_init(struct iorp_group *group, void *priv);
+struct iorp_device *iorp_device_create(struct iorp_ctx *ctx,
+				       struct iorp_group *group,
+				       const struct iorp_device_ops *ops,
+				       void *priv);
 struct iorp_device *iorp_device_bind(struct iorp_ctx *ctx,
 				     struct iorp_group *group,
 				     const struct iorp_device_ops *ops,

@@ -2,7 +2,9 @@
 /*
  * fault.h - fault injection of our own (test flavour), for the failures
  * the kernel's fail-nth cannot reach: the mock IOMMU's map, unmap and
- * attach, and page pinning.
+ * attach, page pinning, and every step of a real device's attach and
+ * replace (its domain, filling it, its reserved regions, the switch, one
+ * device of the fallback walk).
  *
  * Each site has a countdown in debugfs,
  * /sys/kernel/debug/iommu_replace/fault/<site>: writing N > 0 makes the N-th
@@ -24,6 +26,11 @@ enum iorp_fault_site {
 	IORP_FAULT_MOCK_UNMAP,	/* a mock domain's unmap_pages() unmaps nothing */
 	IORP_FAULT_MOCK_ATTACH,	/* a mock group's switch to a domain */
 	IORP_FAULT_PIN,		/* pinning user pages */
+	IORP_FAULT_DOMAIN_ALLOC,	/* allocating a device's IOMMU domain */
+	IORP_FAULT_IOMMU_MAP,	/* mapping an area into a domain */
+	IORP_FAULT_RESV,	/* reading a device's reserved regions */
+	IORP_FAULT_GROUP_SWITCH,	/* a group switch, before it starts */
+	IORP_FAULT_SWITCH_DEV,	/* one device of a fallback group switch */
 	IORP_FAULT_MAX,
 };
 

@@ -76,6 +76,10 @@
 
 /* Commands of our own start here, far from iommufd's and VFIO's numbers. */
 #define IOMMU_REPLACE_NR_BASE			0xc0
+#define IOMMU_REPLACE_NR_DEVICE_BIND		(IOMMU_REPLACE_NR_BASE + 0)
+#define IOMMU_REPLACE_NR_DEVICE_ATTACH		(IOMMU_REPLACE_NR_BASE + 1)
+#define IOMMU_REPLACE_NR_DEVICE_DETACH		(IOMMU_REPLACE_NR_BASE + 2)
+#define IOMMU_REPLACE_NR_DEVICE_UNBIND		(IOMMU_REPLACE_NR_BASE + 3)
 
 #ifndef IOMMU_DESTROY
 /**
@@ -503,5 +507,134 @@ struct iommu_hwpt_invalidate {
 
 #define IOMMU_HWPT_INVALIDATE _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_HWPT_INVALIDATE)
 #endif
+
+/**
+ * DOC: devices
+ *
+ * A PCI device behind an IOMMU is used in four steps: bind it to the file
+ * (the file then owns the DMA of the device's whole iommu group), attach it
+ * to an IOAS or HWPT, attach it again to another one to replace the IO page
+ * table, and unbind it (closing the file does that too). While no device of
+ * a group is attached the group's DMA is blocked. Devices of one group
+ * share one HWPT: attaching one moves the group, and a device may not be
+ * attached to another HWPT than the one its group uses.
+ */
+
+/**
+ * enum iommu_replace_bind_flags - flags of IOMMU_REPLACE_DEVICE_BIND
+ * @IOMMU_REPLACE_BIND_VFIO_GROUP: @vfio_group_fd, a VFIO group file the
+ *                                 caller opened (/dev/vfio/N) holding the
+ *                                 device (bound to vfio-pci) and attached
+ *                                 to no container, proves the caller may
+ *                                 own the device's DMA. Without this flag
+ *                                 the caller needs CAP_SYS_ADMIN and the
+ *                                 device must be bound to vfio-pci or
+ *                                 pci-stub.
+ */
+enum iommu_replace_bind_flags {
+	IOMMU_REPLACE_BIND_VFIO_GROUP = 1 << 0,
+};
+
+/**
+ * struct iommu_replace_device_bind - ioctl(IOMMU_REPLACE_DEVICE_BIND)
+ * @size: sizeof(struct iommu_replace_device_bind)
+ * @flags: enum iommu_replace_bind_flags
+ * @vfio_group_fd: with IOMMU_REPLACE_BIND_VFIO_GROUP, the proof of access;
+ *                 the module holds a reference on it until unbind
+ * @pci_domain: PCI domain (segment) of the device
+ * @pci_bus: its bus number
+ * @pci_devfn: its device and function number (device << 3 | function)
+ * @__reserved: must be 0
+ * @out_dev_id: the ID of the bound device
+ *
+ * Binds a PCI device to the file. The first device of an iommu group makes
+ * the file own the DMA of the whole group, whose DMA is then blocked until
+ * a device attaches; every other device of the group must be bound to no
+ * driver, or to a driver that does not use the DMA API (vfio-pci,
+ * pci-stub, pcieport). Errors: ENODEV (no such device, or no IOMMU in
+ * front of it), EPERM (no proof of access, or MSIs not isolated by
+ * interrupt remapping unless the module parameter allow_unsafe_interrupts
+ * is set), EINVAL (the IOMMU cannot keep DMA cache coherent, or the VFIO
+ * group fd is not the device's group), EBADF (@vfio_group_fd is not a
+ * VFIO group), EBUSY (a driver or another file uses the group, or the
+ * device is bound to this file already).
+ */
+struct iommu_replace_device_bind {
+	__u32 size;
+	__u32 flags;
+	__s32 vfio_group_fd;
+	__u32 pci_domain;
+	__u8 pci_bus;
+	__u8 pci_devfn;
+	__u16 __reserved;
+	__u32 out_dev_id;
+};
+
+#define IOMMU_REPLACE_DEVICE_BIND _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_DEVICE_BIND)
+
+/**
+ * struct iommu_replace_device_attach - ioctl(IOMMU_REPLACE_DEVICE_ATTACH)
+ * @size: sizeof(struct iommu_replace_device_attach)
+ * @flags: must be 0
+ * @dev_id: a bound device
+ * @pt_id: in: an IOAS (the device gets a compatible automatic HWPT of it,
+ *         made if needed) or a HWPT; out: the HWPT now attached
+ *
+ * Attaches the device, moving its group's DMA to the HWPT. If the device is
+ * attached already this REPLACES its IO page table: the group's hardware
+ * goes from the old HWPT straight to the new one without passing through a
+ * blocking or default domain, and if that fails every device of the group
+ * stays on the old HWPT. The IOMMU blocks each device's DMA for a moment
+ * inside the switch. The device's reserved IOVA ranges are reserved in the
+ * new IOAS first (EADDRINUSE if mapped or allowed there). Errors: ENOENT
+ * (unknown ID), EINVAL (a HWPT of another IOMMU, or one other than the one
+ * the device's group uses), ENODEV (the device was hot-unplugged). If the
+ * result cannot be written back the device ends up detached (EFAULT), as
+ * with VFIO.
+ */
+struct iommu_replace_device_attach {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 pt_id;
+};
+
+#define IOMMU_REPLACE_DEVICE_ATTACH _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_DEVICE_ATTACH)
+
+/**
+ * struct iommu_replace_device_detach - ioctl(IOMMU_REPLACE_DEVICE_DETACH)
+ * @size: sizeof(struct iommu_replace_device_detach)
+ * @flags: must be 0
+ * @dev_id: a bound device
+ * @__reserved: must be 0
+ *
+ * Detaches the device; when the last attached device of a group detaches,
+ * the group's DMA is blocked. Detaching a detached device does nothing.
+ */
+struct iommu_replace_device_detach {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 __reserved;
+};
+
+#define IOMMU_REPLACE_DEVICE_DETACH _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_DEVICE_DETACH)
+
+/**
+ * struct iommu_replace_device_unbind - ioctl(IOMMU_REPLACE_DEVICE_UNBIND)
+ * @size: sizeof(struct iommu_replace_device_unbind)
+ * @dev_id: a device bound with IOMMU_REPLACE_DEVICE_BIND
+ *
+ * Detaches the device if needed and unbinds it. When the last bound device
+ * of a group goes, the group's hardware is put back on the blocking domain
+ * and only then is its DMA ownership released. IOMMU_DESTROY of @dev_id
+ * does the same. EBUSY while another ioctl uses the device.
+ */
+struct iommu_replace_device_unbind {
+	__u32 size;
+	__u32 dev_id;
+};
+
+#define IOMMU_REPLACE_DEVICE_UNBIND _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_DEVICE_UNBIND)
 
 #endif /* _UAPI_LINUX_IOMMU_REPLACE_H */

@@ -1,0 +1,645 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hardware - real PCI devices behind the emulated IOMMU (VT-d or AMD-Vi):
+ * bind, attach, replace, detach and unbind, each proven by edu DMA (see
+ * hw_fixture.h for the devices, buffers and IOASes every test starts from).
+ *
+ * The switch route is the native iommu_group_replace_domain() unless the
+ * kernel lacks it or the module was loaded with force_fallback=1; the
+ * fault sweeps check that the fallback's per-device site fires exactly
+ * when the fallback route is in use. Hot-unplug is unplug.c's.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kselftest_harness.h"
+#include "iorp_test.h"
+#include "hw_fixture.h"
+
+/* --- attach and replace ---------------------------------------------------- */
+
+TEST_F(hw, attach_reads_ioas_a)
+{
+	__u32 pt = self->ioas_a, again;
+
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	EXPECT_NE(self->ioas_a, pt);
+	EXPECT_NE(self->ioas_b, pt);
+	EXPECT_STREQ("X", dma_reads(_metadata, self, self->alone));
+	/* attaching to what it has is a no-op; to its IOAS reuses the HWPT */
+	again = pt;
+	EXPECT_EQ(0, device_attach(self->fd, self->dev, &again));
+	EXPECT_EQ(pt, again);
+	again = self->ioas_a;
+	EXPECT_EQ(0, device_attach(self->fd, self->dev, &again));
+	EXPECT_EQ(pt, again);
+	/* the automatic HWPT lives while attached */
+	EXPECT_EQ(EBUSY, destroy_id(self->fd, pt));
+	EXPECT_EQ(EBUSY, destroy_id(self->fd, self->ioas_a));
+	EXPECT_STREQ("X", dma_reads(_metadata, self, self->alone));
+}
+
+TEST_F(hw, replace_to_hwpt_b_and_back)
+{
+	__u32 pt = self->ioas_a, hwpt_b, back;
+
+	ASSERT_EQ(0, hwpt_alloc(self->fd, self->dev, self->ioas_b, 0, &hwpt_b));
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	ASSERT_STREQ("X", dma_reads(_metadata, self, self->alone));
+
+	back = hwpt_b;
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &back));
+	EXPECT_EQ(hwpt_b, back);
+	EXPECT_STREQ("Y", dma_reads(_metadata, self, self->alone));
+	/* the automatic HWPT of A went with its last device */
+	EXPECT_EQ(ENOENT, destroy_id(self->fd, pt));
+
+	back = self->ioas_a;
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &back));
+	EXPECT_STREQ("X", dma_reads(_metadata, self, self->alone));
+	/* and to an IOAS (an automatic HWPT of B) */
+	back = self->ioas_b;
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &back));
+	EXPECT_NE(hwpt_b, back);
+	EXPECT_STREQ("Y", dma_reads(_metadata, self, self->alone));
+	back = hwpt_b;
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &back));
+	EXPECT_STREQ("Y", dma_reads(_metadata, self, self->alone));
+	EXPECT_EQ(EBUSY, destroy_id(self->fd, hwpt_b));
+	ASSERT_EQ(0, device_detach(self->fd, self->dev));
+	EXPECT_EQ(0, destroy_id(self->fd, hwpt_b));
+}
+
+/* --- failures leave the old attachment --------------------------------------- */
+
+static const struct {
+	const char *site;
+	int err;
+} steps[] = {
+	{ "resv", ENOMEM },		/* reading the reserved regions */
+	{ "domain_alloc", ENOMEM },	/* the new automatic HWPT's domain */
+	{ "iommu_map", ENOMEM },	/* filling it from the IOAS */
+	{ "group_switch", EIO },	/* the switch, before it starts */
+	{ "switch_dev", EIO },		/* one device of the fallback walk */
+};
+
+/*
+ * Sweep the n-th call of every step while moving dev to *target: each
+ * failure must return the step's errno, leave the group's devices reading
+ * what they read before ("before"), and leave the objects and pinned pages
+ * as they were. Each sweep ends with the operation succeeding, then undo()
+ * puts things back. fired[i] counts the failures of steps[i].
+ */
+static void sweep(struct __test_metadata *_metadata, FIXTURE_DATA(hw) *self,
+		  __u32 dev, __u32 target, struct edu **edus, int nr_edus,
+		  const char *before, void (*undo)(struct __test_metadata *,
+						   FIXTURE_DATA(hw) *),
+		  unsigned int *fired)
+{
+	for (unsigned int s = 0; s < ARRAY_SIZE(steps); s++) {
+		for (unsigned int n = 1; n < 64; n++) {
+			uint64_t objects = live_objects();
+			uint64_t pinned = pinned_pages();
+			__u32 pt = target;
+			int ret;
+
+			fault_arm(_metadata, steps[s].site, n);
+			ret = device_attach(self->fd, dev, &pt);
+			if (fault_left(_metadata, steps[s].site)) {
+				fault_arm(_metadata, steps[s].site, 0);
+				ASSERT_EQ(0, ret) TH_LOG("%s", errname(ret));
+				undo(_metadata, self);
+				break;
+			}
+			fired[s]++;
+			ASSERT_EQ(steps[s].err, ret)
+				TH_LOG("%s, call %u: %s", steps[s].site, n,
+				       errname(ret));
+			EXPECT_EQ(objects, live_objects());
+			EXPECT_EQ(pinned, pinned_pages());
+			for (int i = 0; i < nr_edus; i++) {
+				if (before) {
+					EXPECT_STREQ(before,
+						     dma_reads(_metadata, self, edus[i]))
+						TH_LOG("%s, call %u, %s", steps[s].site,
+						       n, edus[i]->name);
+				} else {
+					EXPECT_FALSE(dma_write_lands(_metadata, self,
+								     edus[i]))
+						TH_LOG("%s, call %u, %s", steps[s].site,
+						       n, edus[i]->name);
+				}
+			}
+		}
+	}
+}
+
+/* Every step the operation goes through fired; switch_dev iff fallback. */
+static void check_fired(struct __test_metadata *_metadata,
+			FIXTURE_DATA(hw) *self, const unsigned int *fired,
+			bool new_domain)
+{
+	for (unsigned int s = 0; s < ARRAY_SIZE(steps); s++) {
+		const char *site = steps[s].site;
+		bool expect;
+
+		if (!strcmp(site, "switch_dev"))
+			expect = self->fallback;
+		else if (!strcmp(site, "domain_alloc") || !strcmp(site, "iommu_map"))
+			expect = new_domain;
+		else
+			expect = true;
+		EXPECT_EQ(expect, fired[s] > 0)
+			TH_LOG("%s fired %u times (fallback route: %d)", site,
+			       fired[s], self->fallback);
+	}
+}
+
+static void back_to_a(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(hw) *self)
+{
+	__u32 pt = self->ioas_a;
+
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	ASSERT_STREQ("X", dma_reads(_metadata, self, self->alone));
+}
+
+TEST_F(hw, replace_to_ioas_failures_leave_a)
+{
+	unsigned int fired[ARRAY_SIZE(steps)] = { 0 };
+	struct edu *e = self->alone;
+	__u32 pt = self->ioas_a;
+
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	ASSERT_STREQ("X", dma_reads(_metadata, self, e));
+	sweep(_metadata, self, self->dev, self->ioas_b, &e, 1, "X", back_to_a,
+	      fired);
+	check_fired(_metadata, self, fired, true);
+}
+
+TEST_F(hw, replace_to_hwpt_failures_leave_a)
+{
+	unsigned int fired[ARRAY_SIZE(steps)] = { 0 };
+	struct edu *e = self->alone;
+	__u32 pt = self->ioas_a, hwpt_b;
+
+	ASSERT_EQ(0, hwpt_alloc(self->fd, self->dev, self->ioas_b, 0, &hwpt_b));
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	ASSERT_STREQ("X", dma_reads(_metadata, self, e));
+	sweep(_metadata, self, self->dev, hwpt_b, &e, 1, "X", back_to_a, fired);
+	check_fired(_metadata, self, fired, false);
+}
+
+static void detach_again(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(hw) *self)
+{
+	ASSERT_STREQ("X", dma_reads(_metadata, self, self->alone));
+	dma_load_pattern(_metadata, self, self->alone);
+	ASSERT_EQ(0, device_detach(self->fd, self->dev));
+}
+
+TEST_F(hw, attach_failures_leave_dma_blocked)
+{
+	unsigned int fired[ARRAY_SIZE(steps)] = { 0 };
+	struct edu *e = self->alone;
+	__u32 pt = self->ioas_a;
+
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	dma_load_pattern(_metadata, self, e);
+	ASSERT_EQ(0, device_detach(self->fd, self->dev));
+	ASSERT_FALSE(dma_write_lands(_metadata, self, e));
+	sweep(_metadata, self, self->dev, self->ioas_a, &e, 1, NULL,
+	      detach_again, fired);
+	check_fired(_metadata, self, fired, true);
+}
+
+/* --- detach and unmap block DMA -------------------------------------------- */
+
+/* Has the kernel logged a DMAR fault at IOVA V since kmsg was opened? */
+static bool kmsg_has_fault(int kmsg)
+{
+	char rec[1024], want[64];
+	ssize_t n;
+
+	snprintf(want, sizeof(want), "fault addr 0x%llx", IOVA_V);
+	for (;;) {
+		n = read(kmsg, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* records were overwritten: go on */
+		if (n <= 0)
+			return false;
+		rec[n] = '\0';
+		if (strstr(rec, want))
+			return true;
+	}
+}
+
+TEST_F(hw, detach_blocks_dma)
+{
+	bool vtd = !strcmp(getenv("IORP_TOPOLOGY"), "vtd");
+	struct edu *e = self->alone;
+	__u32 pt = self->ioas_a;
+	bool logged = false;
+	int kmsg;
+
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	ASSERT_STREQ("X", dma_reads(_metadata, self, e));
+	dma_load_pattern(_metadata, self, e);
+	/* the pattern does land while attached */
+	ASSERT_TRUE(dma_write_lands(_metadata, self, e));
+	ASSERT_EQ(0, device_detach(self->fd, self->dev));
+	/* detaching a detached device does nothing */
+	ASSERT_EQ(0, device_detach(self->fd, self->dev));
+
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, kmsg);
+	ASSERT_LE(0, lseek(kmsg, 0, SEEK_END));
+	/*
+	 * VT-d logs the fault (rate-limited to 10 lines per 5 s: earlier
+	 * tests may have used them up, so write again for a while)
+	 */
+	for (int i = 0; i < (vtd ? 30 : 1) && !logged; i++) {
+		EXPECT_FALSE(dma_write_lands(_metadata, self, e));
+		for (int wait = 0; wait < 10 && !logged; wait++) {
+			usleep(30000);
+			logged = kmsg_has_fault(kmsg);
+		}
+	}
+	close(kmsg);
+	if (vtd) {
+		EXPECT_TRUE(logged) TH_LOG("no DMAR fault at 0x%llx logged", IOVA_V);
+	}
+
+	pt = self->ioas_a;
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	EXPECT_STREQ("X", dma_reads(_metadata, self, e));
+}
+
+TEST_F(hw, unmap_blocks_then_map_works)
+{
+	struct edu *e = self->alone;
+	__u32 pt = self->ioas_a;
+	__u64 unmapped = 0;
+
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	ASSERT_STREQ("X", dma_reads(_metadata, self, e));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_a, IOVA_V, psize(),
+				&unmapped));
+	EXPECT_EQ(psize(), unmapped);
+	EXPECT_STRNE("X", dma_reads(_metadata, self, e));
+	dma_load_pattern(_metadata, self, e);
+	EXPECT_FALSE(dma_write_lands(_metadata, self, e));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_a, IOVA_V, self->x,
+				    psize()));
+	EXPECT_STREQ("X", dma_reads(_metadata, self, e));
+}
+
+/* Does the IOAS let IOVA be mapped (is it in IOMMU_IOAS_IOVA_RANGES)? */
+static bool iova_allowed(struct __test_metadata *_metadata, int fd,
+			 __u32 ioas, __u64 iova)
+{
+	struct iommu_iova_range ranges[16];
+	__u32 num = ARRAY_SIZE(ranges);
+
+	EXPECT_EQ(0, ioas_iova_ranges(fd, ioas, ranges, &num, NULL));
+	for (__u32 i = 0; i < num; i++)
+		if (ranges[i].start <= iova && iova <= ranges[i].last)
+			return true;
+	return false;
+}
+
+TEST_F(hw, reserved_regions_follow_the_group)
+{
+	unsigned char *msi_page = self->x;
+	__u32 pt = self->ioas_a;
+
+	ASSERT_TRUE(iova_allowed(_metadata, self->fd, self->ioas_a, MSI_IOVA));
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	EXPECT_FALSE(iova_allowed(_metadata, self->fd, self->ioas_a, MSI_IOVA));
+	EXPECT_EQ(EINVAL, ioas_map_fixed(self->fd, self->ioas_a, MSI_IOVA,
+					 msi_page, psize()));
+
+	/* B maps the MSI window: the group cannot move there */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_b, MSI_IOVA, msi_page,
+				    psize()));
+	pt = self->ioas_b;
+	EXPECT_EQ(EADDRINUSE, device_attach(self->fd, self->dev, &pt));
+	EXPECT_STREQ("X", dma_reads(_metadata, self, self->alone));
+	EXPECT_FALSE(iova_allowed(_metadata, self->fd, self->ioas_a, MSI_IOVA));
+	EXPECT_TRUE(iova_allowed(_metadata, self->fd, self->ioas_b, MSI_IOVA));
+
+	/* without it, it can; A is free of the reservation afterwards */
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_b, MSI_IOVA, psize(), NULL));
+	pt = self->ioas_b;
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	EXPECT_STREQ("Y", dma_reads(_metadata, self, self->alone));
+	EXPECT_TRUE(iova_allowed(_metadata, self->fd, self->ioas_a, MSI_IOVA));
+	EXPECT_FALSE(iova_allowed(_metadata, self->fd, self->ioas_b, MSI_IOVA));
+	ASSERT_EQ(0, device_detach(self->fd, self->dev));
+	EXPECT_TRUE(iova_allowed(_metadata, self->fd, self->ioas_b, MSI_IOVA));
+}
+
+/* --- the multi-device group ----------------------------------------------- */
+
+TEST_F(hw, group_moves_together)
+{
+	struct edu **pair = self->pair;
+	__u32 d0, d1, pt0, pt1, hwpt_b;
+
+	ASSERT_EQ(0, bind_dev(self->fd, pair[0], self->pair_group_fd, &d0));
+	ASSERT_EQ(0, bind_dev(self->fd, pair[1], self->pair_group_fd, &d1));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, d0, self->ioas_b, 0, &hwpt_b));
+
+	/* attaching one moves the group: both devices read A */
+	pt0 = self->ioas_a;
+	ASSERT_EQ(0, device_attach(self->fd, d0, &pt0));
+	EXPECT_STREQ("X", dma_reads(_metadata, self, pair[0]));
+	EXPECT_STREQ("X", dma_reads(_metadata, self, pair[1]));
+
+	/* the sibling may not use another HWPT than its group's */
+	pt1 = hwpt_b;
+	EXPECT_EQ(EINVAL, device_attach(self->fd, d1, &pt1));
+	pt1 = self->ioas_b;
+	EXPECT_EQ(EINVAL, device_attach(self->fd, d1, &pt1));
+	EXPECT_STREQ("X", dma_reads(_metadata, self, pair[1]));
+	pt1 = self->ioas_a;
+	ASSERT_EQ(0, device_attach(self->fd, d1, &pt1));
+	EXPECT_EQ(pt0, pt1);
+
+	/* replacing through either moves both */
+	pt0 = hwpt_b;
+	ASSERT_EQ(0, device_attach(self->fd, d0, &pt0));
+	EXPECT_STREQ("Y", dma_reads(_metadata, self, pair[0]));
+	EXPECT_STREQ("Y", dma_reads(_metadata, self, pair[1]));
+	pt1 = self->ioas_a;
+	ASSERT_EQ(0, device_attach(self->fd, d1, &pt1));
+	EXPECT_STREQ("X", dma_reads(_metadata, self, pair[0]));
+	EXPECT_STREQ("X", dma_reads(_metadata, self, pair[1]));
+
+	/* the group stays attached while one device is */
+	ASSERT_EQ(0, device_detach(self->fd, d0));
+	EXPECT_STREQ("X", dma_reads(_metadata, self, pair[0]));
+	dma_load_pattern(_metadata, self, pair[0]);
+	dma_load_pattern(_metadata, self, pair[1]);
+	ASSERT_EQ(0, device_detach(self->fd, d1));
+	EXPECT_FALSE(dma_write_lands(_metadata, self, pair[0]));
+	EXPECT_FALSE(dma_write_lands(_metadata, self, pair[1]));
+	/* the lone device's group is another: untouched */
+	pt0 = self->ioas_b;
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt0));
+	EXPECT_STREQ("Y", dma_reads(_metadata, self, self->alone));
+}
+
+static void pair_back_to_b(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(hw) *self)
+{
+	__u32 pt = self->ioas_b;
+
+	/* self->dev is the pair's first device in this test */
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	ASSERT_STREQ("Y", dma_reads(_metadata, self, self->pair[1]));
+}
+
+/*
+ * A failed replace of a group leaves every device on the old HWPT; on the
+ * fallback route a failure in the middle of the walk rolls back the devices
+ * switched before it.
+ */
+TEST_F(hw, group_replace_failures_leave_both)
+{
+	unsigned int fired[ARRAY_SIZE(steps)] = { 0 };
+	unsigned int switch_dev = 4;
+	__u32 d1, pt;
+
+	ASSERT_STREQ("switch_dev", steps[switch_dev].site);
+	ASSERT_EQ(0, device_unbind(self->fd, self->dev));
+	ASSERT_EQ(0, bind_dev(self->fd, self->pair[0], self->pair_group_fd,
+			      &self->dev));
+	ASSERT_EQ(0, bind_dev(self->fd, self->pair[1], self->pair_group_fd, &d1));
+	pt = self->ioas_b;
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	ASSERT_EQ(0, device_attach(self->fd, d1, &pt));
+	sweep(_metadata, self, self->dev, self->ioas_a, self->pair, 2, "Y",
+	      pair_back_to_b, fired);
+	check_fired(_metadata, self, fired, true);
+	/* the walk failed at each device, the second after a rollback */
+	if (self->fallback) {
+		EXPECT_LE(2, fired[switch_dev]);
+	}
+}
+
+/* --- bad input -------------------------------------------------------------- */
+
+/* A PCI device some kernel driver other than vfio-pci and pci-stub has */
+static bool find_driver_owned(struct edu *out)
+{
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	d = opendir("/sys/bus/pci/devices");
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		char link[128], target[128];
+		unsigned int slot, fn;
+		const char *driver;
+		ssize_t len;
+
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(out->name))
+			continue;
+		snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s/driver",
+			 de->d_name);
+		len = readlink(link, target, sizeof(target) - 1);
+		if (len < 0)
+			continue;
+		target[len] = '\0';
+		driver = strrchr(target, '/') + 1;
+		if (!strcmp(driver, "vfio-pci") || !strcmp(driver, "pci-stub"))
+			continue;
+		memset(out, 0, sizeof(*out));
+		strcpy(out->name, de->d_name);
+		if (sscanf(out->name, "%x:%x:%x.%x", &out->domain, &out->bus,
+			   &slot, &fn) == 4) {
+			out->devfn = slot << 3 | fn;
+			out->group = edu_group_of(out->name);
+			found = out->group >= 0;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+TEST_F(hw, bind_refuses_driver_owned_devices)
+{
+	struct edu owned;
+
+	ASSERT_TRUE(find_driver_owned(&owned))
+		TH_LOG("no PCI device with a driver (pcieport was expected)");
+	/* root may bind a device only from vfio-pci or pci-stub */
+	EXPECT_EQ(EBUSY, bind_flags(self->fd, &owned, 0, -1, NULL))
+		TH_LOG("%s", owned.name);
+	/* and a group file proves nothing for a device VFIO does not have */
+	EXPECT_EQ(EINVAL, bind_dev(self->fd, &owned, self->alone_group_fd, NULL))
+		TH_LOG("%s", owned.name);
+}
+
+TEST_F(hw, bind_refuses_bad_proof_and_flags)
+{
+	struct iommu_replace_device_bind cmd = {
+		.size = sizeof(cmd),
+		.flags = IOMMU_REPLACE_BIND_VFIO_GROUP,
+		.vfio_group_fd = self->pair_group_fd,
+		.pci_domain = self->pair[0]->domain,
+		.pci_bus = self->pair[0]->bus,
+		.pci_devfn = self->pair[0]->devfn,
+	};
+	struct edu missing = *self->pair[0];
+	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	uint64_t objects = live_objects();
+
+	ASSERT_LE(0, null_fd);
+	/* another group's file */
+	EXPECT_EQ(EINVAL, bind_dev(self->fd, self->pair[0], self->alone_group_fd,
+				   NULL));
+	/* not a VFIO group, or no file at all */
+	EXPECT_EQ(EBADF, bind_dev(self->fd, self->pair[0], null_fd, NULL));
+	EXPECT_EQ(EBADF, bind_dev(self->fd, self->pair[0], -1, NULL));
+	close(null_fd);
+	/* unknown flags, non-zero reserved field */
+	cmd.flags |= UNKNOWN_FLAG;
+	EXPECT_EQ(EOPNOTSUPP, ioctl_errno(self->fd, IOMMU_REPLACE_DEVICE_BIND, &cmd));
+	cmd.flags = IOMMU_REPLACE_BIND_VFIO_GROUP;
+	cmd.__reserved = 1;
+	EXPECT_EQ(EOPNOTSUPP, ioctl_errno(self->fd, IOMMU_REPLACE_DEVICE_BIND, &cmd));
+	/* no such device */
+	missing.bus = 0xfe;
+	EXPECT_EQ(ENODEV, bind_dev(self->fd, &missing, self->pair_group_fd, NULL));
+	/* a device already bound here */
+	EXPECT_EQ(EBUSY, bind_dev(self->fd, self->alone, self->alone_group_fd,
+				  NULL));
+	EXPECT_EQ(objects, live_objects());
+	/* and the good one still binds */
+	cmd.__reserved = 0;
+	EXPECT_EQ(0, ioctl_errno(self->fd, IOMMU_REPLACE_DEVICE_BIND, &cmd));
+}
+
+/* One file at a time owns a group; VFIO cannot take it meanwhile. */
+TEST_F(hw, group_has_one_owner)
+{
+	int other = open_dev(), container = open("/dev/vfio/vfio", O_RDWR);
+	__u32 other_dev;
+
+	ASSERT_LE(0, other);
+	ASSERT_LE(0, container);
+	EXPECT_EQ(EBUSY, bind_dev(other, self->alone, self->alone_group_fd, NULL));
+	/* the iommu core's answer to a second owner */
+	EXPECT_EQ(-1, ioctl(self->alone_group_fd, VFIO_GROUP_SET_CONTAINER,
+			    &container));
+	EXPECT_EQ(EPERM, errno);
+
+	/* unbinding gives the group back: VFIO may have it, and then not us */
+	ASSERT_EQ(0, device_unbind(self->fd, self->dev));
+	ASSERT_EQ(0, ioctl(self->alone_group_fd, VFIO_GROUP_SET_CONTAINER,
+			   &container)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(EBUSY, bind_dev(other, self->alone, self->alone_group_fd, NULL));
+	ASSERT_EQ(0, ioctl(self->alone_group_fd, VFIO_GROUP_UNSET_CONTAINER));
+	EXPECT_EQ(0, bind_dev(other, self->alone, self->alone_group_fd,
+			      &other_dev));
+	close(container);
+	close(other);
+}
+
+TEST_F(hw, foreign_and_dead_ids)
+{
+	int other = open_dev();
+	__u32 foreign_ioas = 0, pt, hwpt, ioas_c, mock_stdev, mock_hwpt;
+
+	ASSERT_LE(0, other);
+	/* the other file's ID space: our device is unknown there */
+	ASSERT_EQ(0, ioas_alloc(other, &foreign_ioas));
+	pt = foreign_ioas;
+	EXPECT_EQ(ENOENT, device_attach(other, self->dev, &pt));
+	EXPECT_EQ(ENOENT, device_detach(other, self->dev));
+	EXPECT_EQ(ENOENT, device_unbind(other, self->dev));
+	/* and an ID only the other file has is unknown here */
+	for (int i = 0; i < 8; i++)
+		ASSERT_EQ(0, ioas_alloc(other, &foreign_ioas));
+	pt = foreign_ioas;
+	EXPECT_EQ(ENOENT, device_attach(self->fd, self->dev, &pt));
+	close(other);
+
+	/* objects of the wrong type */
+	pt = self->dev;
+	EXPECT_EQ(EINVAL, device_attach(self->fd, self->dev, &pt));
+	pt = self->ioas_a;
+	EXPECT_EQ(ENOENT, device_attach(self->fd, self->ioas_a, &pt));
+	EXPECT_EQ(ENOENT, device_detach(self->fd, self->ioas_a));
+	EXPECT_EQ(ENOENT, device_unbind(self->fd, self->ioas_a));
+
+	/* destroyed objects */
+	ASSERT_EQ(0, hwpt_alloc(self->fd, self->dev, self->ioas_b, 0, &hwpt));
+	ASSERT_EQ(0, destroy_id(self->fd, hwpt));
+	pt = hwpt;
+	EXPECT_EQ(ENOENT, device_attach(self->fd, self->dev, &pt));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas_c));
+	ASSERT_EQ(0, destroy_id(self->fd, ioas_c));
+	pt = ioas_c;
+	EXPECT_EQ(ENOENT, device_attach(self->fd, self->dev, &pt));
+
+	/* a HWPT of another IOMMU (the mock one, in an IOAS of its own) */
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas_c));
+	ASSERT_EQ(0, mock_domain(self->fd, ioas_c, &mock_stdev, &mock_hwpt,
+				 NULL));
+	pt = mock_hwpt;
+	EXPECT_EQ(EINVAL, device_attach(self->fd, self->dev, &pt));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, self->dev, self->ioas_b, 0, &hwpt));
+	pt = hwpt;
+	EXPECT_EQ(EINVAL, mock_domain_replace(self->fd, mock_stdev, &pt));
+
+	/* still all good after all that */
+	pt = hwpt;
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	EXPECT_STREQ("Y", dma_reads(_metadata, self, self->alone));
+	/* an unbound device's ID is dead too */
+	ASSERT_EQ(0, device_unbind(self->fd, self->dev));
+	EXPECT_EQ(ENOENT, device_unbind(self->fd, self->dev));
+	pt = self->ioas_a;
+	EXPECT_EQ(ENOENT, device_attach(self->fd, self->dev, &pt));
+	EXPECT_EQ(0, destroy_id(self->fd, hwpt));
+}
+
+/* Closing the file with devices attached leaves no trace. */
+TEST_F(hw, close_while_attached)
+{
+	uint64_t objects = live_objects(), pinned = pinned_pages();
+	int other = open_dev(), container = open("/dev/vfio/vfio", O_RDWR);
+	__u32 ioas, d0, d1, pt;
+
+	ASSERT_LE(0, other);
+	ASSERT_LE(0, container);
+	ASSERT_EQ(0, ioas_alloc(other, &ioas));
+	ASSERT_EQ(0, ioas_map_fixed(other, ioas, IOVA_V, self->y, psize()));
+	ASSERT_EQ(0, ioas_map_fixed(other, ioas, IOVA_W, self->z, psize()));
+	ASSERT_EQ(0, bind_dev(other, self->pair[0], self->pair_group_fd, &d0));
+	ASSERT_EQ(0, bind_dev(other, self->pair[1], self->pair_group_fd, &d1));
+	pt = ioas;
+	ASSERT_EQ(0, device_attach(other, d0, &pt));
+	ASSERT_EQ(0, device_attach(other, d1, &pt));
+	EXPECT_STREQ("Y", dma_reads(_metadata, self, self->pair[1]));
+	dma_load_pattern(_metadata, self, self->pair[1]);
+	close(other);
+
+	EXPECT_EQ(objects, live_objects());
+	EXPECT_EQ(pinned, pinned_pages());
+	EXPECT_FALSE(dma_write_lands(_metadata, self, self->pair[1]));
+	/* ownership went back: VFIO can take the group */
+	ASSERT_EQ(0, ioctl(self->pair_group_fd, VFIO_GROUP_SET_CONTAINER,
+			   &container)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, ioctl(self->pair_group_fd, VFIO_GROUP_UNSET_CONTAINER));
+	close(container);
+}
+
+TEST_HARNESS_MAIN
