@@ -278,8 +278,15 @@ out_unlock:
 	return ret;
 }
 
+/* What a change of page table may be, by whether the device is attached */
+enum iorp_change {
+	IORP_ATTACH,		/* the device must be detached */
+	IORP_REPLACE,		/* it must be attached */
+	IORP_ATTACH_OR_REPLACE,	/* either (the ioctl) */
+};
+
 static int iorp_device_change_pt(struct iorp_device *idev, u32 *pt_id,
-				 bool replace)
+				 enum iorp_change change)
 {
 	struct iorp_group *group = idev->group;
 	struct iorp_hwpt *hwpt = NULL, *old = NULL;
@@ -295,7 +302,8 @@ static int iorp_device_change_pt(struct iorp_device *idev, u32 *pt_id,
 		ret = -ENODEV;
 		goto out_unlock;
 	}
-	if (replace != idev->attached) {
+	if ((change == IORP_ATTACH && idev->attached) ||
+	    (change == IORP_REPLACE && !idev->attached)) {
 		ret = -EINVAL;
 		goto out_unlock;
 	}
@@ -333,7 +341,7 @@ out_unlock:
  */
 int iorp_device_attach(struct iorp_device *idev, u32 *pt_id)
 {
-	return iorp_device_change_pt(idev, pt_id, false);
+	return iorp_device_change_pt(idev, pt_id, IORP_ATTACH);
 }
 
 /**
@@ -347,7 +355,7 @@ int iorp_device_attach(struct iorp_device *idev, u32 *pt_id)
  */
 int iorp_device_replace(struct iorp_device *idev, u32 *pt_id)
 {
-	return iorp_device_change_pt(idev, pt_id, true);
+	return iorp_device_change_pt(idev, pt_id, IORP_REPLACE);
 }
 
 /**
@@ -382,7 +390,6 @@ int iorp_cmd_device_attach(struct iorp_ucmd *ucmd)
 	struct iommu_replace_device_attach *cmd = ucmd->cmd;
 	struct iorp_device *idev;
 	u32 pt_id = cmd->pt_id;
-	bool replace;
 	int ret;
 
 	if (cmd->flags)
@@ -390,11 +397,7 @@ int iorp_cmd_device_attach(struct iorp_ucmd *ucmd)
 	idev = iorp_device_get(ucmd->ctx, cmd->dev_id);
 	if (IS_ERR(idev))
 		return PTR_ERR(idev);
-	/* attach, or replace when attached (the group lock decides again) */
-	mutex_lock(&idev->group->lock);
-	replace = idev->attached;
-	mutex_unlock(&idev->group->lock);
-	ret = iorp_device_change_pt(idev, &pt_id, replace);
+	ret = iorp_device_change_pt(idev, &pt_id, IORP_ATTACH_OR_REPLACE);
 	if (!ret) {
 		cmd->pt_id = pt_id;
 		ret = iorp_ucmd_respond(ucmd, sizeof(*cmd));

@@ -30,6 +30,7 @@
 #include <linux/slab.h>
 
 #include <iommu_replace/compat.h>
+#include <iommu_replace/device.h>
 #include <iommu_replace/fault.h>
 
 static bool force_fallback;
@@ -122,6 +123,15 @@ static int iorp_count_dev(struct device *dev, void *data)
 	return 0;
 }
 
+/* How many devices the group holds right now */
+unsigned int iorp_group_device_count(struct iommu_group *group)
+{
+	unsigned int count = 0;
+
+	iommu_group_for_each_dev(group, &count, iorp_count_dev);
+	return count;
+}
+
 static int iorp_switch_dev(struct device *dev, void *data)
 {
 	struct iorp_switch_walk *walk = data;
@@ -152,12 +162,10 @@ static int iorp_switch_fallback(struct iommu_replace_group *rg,
 	struct iorp_switch_walk walk = {
 		.from = rg->domain ?: rg->blocking,
 		.to = to ?: rg->blocking,
+		.room = iorp_group_device_count(rg->group),
 	};
-	unsigned int count = 0;
 
-	iommu_group_for_each_dev(rg->group, &count, iorp_count_dev);
-	walk.room = count;
-	walk.done = kcalloc(count, sizeof(*walk.done), GFP_KERNEL);
+	walk.done = kcalloc(walk.room, sizeof(*walk.done), GFP_KERNEL);
 	if (!walk.done)
 		return -ENOMEM;
 	iommu_group_for_each_dev(rg->group, &walk, iorp_switch_dev);

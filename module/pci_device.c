@@ -208,7 +208,6 @@ static int iorp_pci_group_switch(struct iorp_group *group,
 				 struct iommu_domain *new)
 {
 	struct iorp_pci_group *pg = to_pci_group(group);
-
 	int ret;
 
 	lockdep_assert_held(&group->lock);
@@ -459,12 +458,6 @@ err_put_pdev:
 	return ret;
 }
 
-static int iorp_count_dev(struct device *dev, void *data)
-{
-	(*(unsigned int *)data)++;
-	return 0;
-}
-
 /*
  * The last device of an owned group is leaving it: every bound device of
  * the group is gone and detached, so give up the ownership now. The
@@ -503,7 +496,6 @@ static int iorp_pci_notify(struct notifier_block *nb, unsigned long action,
 	struct device *dev = data;
 	struct iommu_group *group;
 	struct iorp_pci_dev *pci;
-	unsigned int count = 0;
 
 	if (action != BUS_NOTIFY_DEL_DEVICE)
 		return NOTIFY_DONE;
@@ -522,8 +514,7 @@ static int iorp_pci_notify(struct notifier_block *nb, unsigned long action,
 		mutex_unlock(&idev->group->lock);
 		iorp_device_detach(idev);
 	}
-	iommu_group_for_each_dev(group, &count, iorp_count_dev);
-	if (count == 1)
+	if (iorp_group_device_count(group) == 1)
 		iorp_pci_group_emptied(group);
 	mutex_unlock(&iorp_pci_lock);
 	iommu_group_put(group);

@@ -117,6 +117,14 @@ tap_rows() {
 		}' "$3" >> "$results"
 }
 
+# lane_results KERNEL TOPOLOGY FILE: record a lane's results, print its line
+lane_results() {
+	tap_rows "$@"
+	printf '  %-22s %-5s %s passed, %s failed (%s)\n' "$1" "$2" \
+		"$(grep -c '^ok' "$3")" "$(grep -c '^not ok' "$3")" \
+		"$(sed -n 's/.*guest completed in \(.*\)$/\1/p' "$3")"
+}
+
 compat_of() {
 	sed -n 's/^#define IORP_COMPAT_FEATURES "\(.*\)"$/\1/p' \
 		"build/$1/compat/compat_config.h"
@@ -274,10 +282,7 @@ for k in "${kernels[@]}"; do
 			--env IORP_VERSION="$version" --env IORP_COMPAT="$(compat_of "$k")" \
 			-- "${plan[@]}" > "$lane.log" 2>&1 ||
 			echo "not ok - lane: runner failed (see $lane.log)" >> "$lane/lane.tap"
-		tap_rows "$k" "$t" "$lane/lane.tap"
-		printf '  %-22s %-5s %s passed, %s failed (%s)\n' "$k" "$t" \
-			"$(grep -c '^ok' "$lane/lane.tap")" "$(grep -c '^not ok' "$lane/lane.tap")" \
-			"$(sed -n 's/.*guest completed in \(.*\)$/\1/p' "$lane/lane.tap")"
+		lane_results "$k" "$t" "$lane/lane.tap"
 	done
 done
 
@@ -326,10 +331,7 @@ if [ -n "${dk:-}" ]; then
 			--env IORP_PROGRAM_TIMEOUT=$(( 600 + fuzz_seconds )) \
 			-- "${plan[@]}" > "$lane.log" 2>&1 ||
 			echo "not ok - lane: runner failed (see $lane.log)" >> "$lane/lane.tap"
-		tap_rows "$debug" "$t" "$lane/lane.tap"
-		printf '  %-22s %-5s %s passed, %s failed (%s)\n' "$debug" "$t" \
-			"$(grep -c '^ok' "$lane/lane.tap")" "$(grep -c '^not ok' "$lane/lane.tap")" \
-			"$(sed -n 's/.*guest completed in \(.*\)$/\1/p' "$lane/lane.tap")"
+		lane_results "$debug" "$t" "$lane/lane.tap"
 	done
 fi
 

@@ -70,7 +70,7 @@ static inline int sysfs_write(const char *path, const char *value)
 
 static inline unsigned int sysfs_hex(const char *dev, const char *attr)
 {
-	char path[128];
+	char path[320];
 	unsigned int v = 0;
 	FILE *f;
 
@@ -97,6 +97,21 @@ static inline int edu_group_of(const char *dev)
 	return atoi(strrchr(target, '/') + 1);
 }
 
+/* Fill e in for the PCI device named "0000:00:04.0"; -EINVAL if not one */
+static inline int pci_dev_parse(struct edu *e, const char *name)
+{
+	unsigned int slot, fn;
+
+	memset(e, 0, sizeof(*e));
+	if (strlen(name) >= sizeof(e->name) ||
+	    sscanf(name, "%x:%x:%x.%x", &e->domain, &e->bus, &slot, &fn) != 4)
+		return -EINVAL;
+	strcpy(e->name, name);
+	e->devfn = slot << 3 | fn;
+	e->group = edu_group_of(name);
+	return 0;
+}
+
 /* The edu devices in the machine; returns how many (at most EDU_MAX). */
 static inline int edu_find(struct edu *edus)
 {
@@ -108,22 +123,11 @@ static inline int edu_find(struct edu *edus)
 	if (!d)
 		return -errno;
 	while ((de = readdir(d)) && n < EDU_MAX) {
-		struct edu *e = &edus[n];
-		unsigned int slot, fn;
-
-		if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(e->name))
-			continue;
-		if (sysfs_hex(de->d_name, "vendor") != EDU_VENDOR ||
+		if (de->d_name[0] == '.' ||
+		    sysfs_hex(de->d_name, "vendor") != EDU_VENDOR ||
 		    sysfs_hex(de->d_name, "device") != EDU_DEVICE)
 			continue;
-		memset(e, 0, sizeof(*e));
-		strcpy(e->name, de->d_name);
-		if (sscanf(e->name, "%x:%x:%x.%x", &e->domain, &e->bus, &slot,
-			   &fn) != 4)
-			continue;
-		e->devfn = slot << 3 | fn;
-		e->group = edu_group_of(e->name);
-		n++;
+		n += !pci_dev_parse(&edus[n], de->d_name);
 	}
 	closedir(d);
 	return n;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * iorp_test.h - helpers shared by the IOAS/HWPT test programs (inputs,
- * accounting, lifetime, concurrency).
+ * iorp_test.h - helpers shared by the test programs that use the ioctls:
+ * ioctl wrappers (IOAS, HWPT, devices, IOMMU_TEST_CMD), the debugfs
+ * counters and fault sites, credentials and buffers.
  *
  * Include it after "kselftest_harness.h". Helpers that can fail a test take
  * the harness's _metadata and use its ASSERT macros; the ioctl wrappers

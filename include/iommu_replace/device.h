@@ -28,6 +28,7 @@
 #include <iommu_replace/core.h>
 
 struct iommu_domain;
+struct iommu_group;
 struct iorp_device;
 struct iorp_group;
 struct iorp_ioas;
@@ -155,6 +156,9 @@ struct iorp_device {
 struct iorp_hwpt *iorp_hwpt_alloc(struct iorp_ctx *ctx, struct iorp_ioas *ioas,
 				  struct iorp_device *idev, u32 flags,
 				  bool auto_domain);
+
+/* domain_switch.c */
+unsigned int iorp_group_device_count(struct iommu_group *group);
 
 /* pci_device.c */
 int iorp_pci_init(void);
