@@ -100,16 +100,15 @@ static int iorp_area_map(struct iorp_area *area, struct iommu_domain *domain)
 	lockdep_assert_held(&area->iopt->iova_rwsem);
 	mutex_lock(&pages->mutex);
 	while (index <= last) {
-		struct page *page = iorp_pages_pinned_page(pages, index);
-		unsigned long run = 1, lo, hi;
+		unsigned long run, lo, hi;
+		struct page *page;
 
+		page = iorp_pages_pinned_run(pages, index, large ? last : index,
+					     &run);
 		if (WARN_ON(!page)) {
 			ret = -EFAULT;
 			break;
 		}
-		while (large && index + run <= last &&
-		       iorp_pages_pinned_page(pages, index + run) == nth_page(page, run))
-			run++;
 		/* the bytes of the run that belong to the area */
 		lo = max(index << PAGE_SHIFT, area->start_byte);
 		hi = min((index + run) << PAGE_SHIFT, area_end);

@@ -208,6 +208,19 @@ static long iorp_pages_get_user(struct iorp_pages *pages, unsigned long index,
 	return got;
 }
 
+/* Drop n entries from index on out of pages->pinned, in one locked walk. */
+static void iorp_pages_forget(struct iorp_pages *pages, unsigned long index,
+			      unsigned long n)
+{
+	XA_STATE(xas, &pages->pinned, index);
+	struct page *page;
+
+	xas_lock(&xas);
+	xas_for_each(&xas, page, index + n - 1)
+		xas_store(&xas, NULL);
+	xas_unlock(&xas);
+}
+
 /*
  * Unpin and forget every pinned page in [first, last]. pages->mutex keeps
  * the table still; unpinning may sleep, so no xa_lock is held across it.
@@ -215,19 +228,14 @@ static long iorp_pages_get_user(struct iorp_pages *pages, unsigned long index,
 static void iorp_pages_unpin_range(struct iorp_pages *pages,
 				   unsigned long first, unsigned long last)
 {
-	unsigned long index = first, count = 0;
+	unsigned long index = first, count = 0, run;
 	struct page *page;
 
 	lockdep_assert_held(&pages->mutex);
-	while ((page = xa_find(&pages->pinned, &index, last, XA_PRESENT))) {
-		unsigned long run = 1, i;
-
+	while (xa_find(&pages->pinned, &index, last, XA_PRESENT)) {
 		/* a physically contiguous run is unpinned in one call */
-		while (index + run <= last &&
-		       xa_load(&pages->pinned, index + run) == nth_page(page, run))
-			run++;
-		for (i = 0; i < run; i++)
-			xa_erase(&pages->pinned, index + i);
+		page = iorp_pages_pinned_run(pages, index, last, &run);
+		iorp_pages_forget(pages, index, run);
 		unpin_user_page_range_dirty_lock(page, run, pages->writable);
 		count += run;
 		index += run;
@@ -244,24 +252,34 @@ static void iorp_pages_unpin_range(struct iorp_pages *pages,
 static int iorp_pages_store(struct iorp_pages *pages, unsigned long index,
 			    struct page **batch, unsigned long n)
 {
-	unsigned long i;
+	XA_STATE(xas, &pages->pinned, index);
+	unsigned long stored = 0;
 	int ret;
 
 	ret = iorp_pages_account(pages, n);
 	if (ret)
 		goto err_unpin;
-	for (i = 0; i < n; i++) {
-		ret = xa_err(xa_store(&pages->pinned, index + i, batch[i],
-				      GFP_KERNEL_ACCOUNT));
-		if (ret)
-			goto err_erase;
-	}
+	/* one locked walk; a missing xarray node is allocated and the walk resumed */
+	do {
+		xas_lock(&xas);
+		while (stored < n) {
+			xas_store(&xas, batch[stored]);
+			if (xas_error(&xas))
+				break;
+			stored++;
+			xas_next(&xas);
+		}
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, GFP_KERNEL_ACCOUNT));
+	ret = xas_error(&xas);
+	if (ret)
+		goto err_forget;
 	pages->npinned += n;
 	return 0;
 
-err_erase:
-	while (i--)
-		xa_erase(&pages->pinned, index + i);
+err_forget:
+	if (stored)
+		iorp_pages_forget(pages, index, stored);
 	iorp_pages_account(pages, -(long)n);
 err_unpin:
 	unpin_user_pages(batch, n);
@@ -385,6 +403,35 @@ struct page *iorp_pages_pinned_page(struct iorp_pages *pages,
 {
 	lockdep_assert_held(&pages->mutex);
 	return xa_load(&pages->pinned, index);
+}
+
+/**
+ * iorp_pages_pinned_run() - a physically contiguous run of pinned pages
+ * @pages: the pages (pages->mutex held)
+ * @index: where the run starts
+ * @last: the last index the run may reach
+ * @run: out: how many pages the run holds (at least one if found)
+ *
+ * Return: the pinned page at @index, the first of @run pages that follow
+ * one another in physical memory and are pinned at consecutive indexes;
+ * NULL if @index is not pinned.
+ */
+struct page *iorp_pages_pinned_run(struct iorp_pages *pages,
+				   unsigned long index, unsigned long last,
+				   unsigned long *run)
+{
+	XA_STATE(xas, &pages->pinned, index);
+	struct page *first;
+	unsigned long n = 1;
+
+	lockdep_assert_held(&pages->mutex);
+	rcu_read_lock();
+	first = xas_load(&xas);
+	while (first && index + n <= last && xas_next(&xas) == nth_page(first, n))
+		n++;
+	rcu_read_unlock();
+	*run = first ? n : 0;
+	return first;
 }
 
 /**

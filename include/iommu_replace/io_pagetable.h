@@ -219,6 +219,9 @@ void iorp_pages_unhold(struct iorp_pages *pages, struct rb_root_cached *tree,
 		       struct interval_tree_node *node);
 struct page *iorp_pages_pinned_page(struct iorp_pages *pages,
 				    unsigned long index);
+struct page *iorp_pages_pinned_run(struct iorp_pages *pages,
+				   unsigned long index, unsigned long last,
+				   unsigned long *run);
 int iorp_pages_rw(struct iorp_pages *pages, unsigned long offset, void *buf,
 		  unsigned long length, bool write);
 void iorp_set_temp_memory_limit(size_t bytes);
