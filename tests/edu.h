@@ -40,6 +40,12 @@
 #define EDU_BUF_SIZE	4096
 #define EDU_BAR_SIZE	(1 << 20)
 #define EDU_MAX		8
+/*
+ * The guests of tests/qemu/run-lane have five: one alone on the root bus, a
+ * pair of functions of one root-bus slot, and a pair behind a PCIe-to-PCI
+ * bridge (bus number above 0).
+ */
+#define EDU_IN_GUEST	5
 
 #define EDU_REG_IDENT	0x00
 #define EDU_REG_SRC	0x80
@@ -110,6 +116,12 @@ static inline int pci_dev_parse(struct edu *e, const char *name)
 	e->devfn = slot << 3 | fn;
 	e->group = edu_group_of(name);
 	return 0;
+}
+
+/* Behind a bridge: on a bus other than the root bus */
+static inline bool edu_behind_bridge(const struct edu *e)
+{
+	return e->bus != 0;
 }
 
 /* The edu devices in the machine; returns how many (at most EDU_MAX). */

@@ -2,12 +2,14 @@
 /*
  * environment - the guest is the machine the runner promised.
  *
- * Every guest has three edu DMA devices (1234:11e8) on the root bus: one
- * alone, and a pair that are two functions of one slot. With an emulated
- * IOMMU (IORP_TOPOLOGY=vtd or amd) the lone device has an iommu group of
- * its own and the pair shares one (no ACS between the functions); without
- * one (none) there are no groups at all. vfio-pci must load: the distro modules the initramfs
- * carries, or the debug kernel's built-in driver.
+ * Every guest has five edu DMA devices (1234:11e8): on the root bus one
+ * alone and a pair that are two functions of one slot, and a pair behind a
+ * PCIe-to-PCI bridge. With an emulated IOMMU (IORP_TOPOLOGY=vtd or amd)
+ * the lone device has an iommu group of its own, the root-bus pair shares
+ * one (no ACS between the functions) and the bridged pair shares one with
+ * its bridge (a conventional PCI bus cannot isolate its devices); without
+ * one (none) there are no groups at all. vfio-pci must load: the distro
+ * modules the initramfs carries, or the debug kernel's built-in driver.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +25,11 @@ static const char *topology(void)
 	return t ? t : "";
 }
 
-TEST(three_edu_devices)
+TEST(five_edu_devices)
 {
 	struct edu edus[EDU_MAX];
 
-	EXPECT_EQ(3, edu_find(edus));
+	EXPECT_EQ(EDU_IN_GUEST, edu_find(edus));
 }
 
 TEST(iommu_matches_topology)
@@ -54,14 +56,14 @@ TEST(iommu_matches_topology)
 TEST(edu_groups_match_topology)
 {
 	struct edu edus[EDU_MAX];
-	int alone = 0, shared = 0;
+	int alone = 0, root_pair = 0, bridged_pair = 0;
 
-	ASSERT_EQ(3, edu_find(edus));
+	ASSERT_EQ(EDU_IN_GUEST, edu_find(edus));
 	if (!strcmp(topology(), "none")) {
 		struct dirent *de;
 		DIR *d;
 
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < EDU_IN_GUEST; i++) {
 			EXPECT_EQ(-1, edus[i].group) TH_LOG("%s", edus[i].name);
 		}
 		/* no group at all: the directory is missing or empty */
@@ -73,24 +75,33 @@ TEST(edu_groups_match_topology)
 			closedir(d);
 		return;
 	}
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < EDU_IN_GUEST; i++) {
 		int same = 0;
 
 		ASSERT_LE(0, edus[i].group) TH_LOG("%s has no group", edus[i].name);
-		for (int j = 0; j < 3; j++)
+		for (int j = 0; j < EDU_IN_GUEST; j++)
 			same += edus[j].group == edus[i].group;
 		if (same == 1) {
 			alone++;
 			EXPECT_EQ(1, edu_group_size(edus[i].group));
+			EXPECT_FALSE(edu_behind_bridge(&edus[i]));
+		} else if (edu_behind_bridge(&edus[i])) {
+			bridged_pair++;
+			EXPECT_EQ(2, same);
+			/* the pair and their bridge */
+			EXPECT_EQ(3, edu_group_size(edus[i].group))
+				TH_LOG("%s", edus[i].name);
 		} else {
-			shared++;
+			root_pair++;
 			EXPECT_EQ(2, same);
 			/* the pair, and nothing else */
-			EXPECT_EQ(2, edu_group_size(edus[i].group));
+			EXPECT_EQ(2, edu_group_size(edus[i].group))
+				TH_LOG("%s", edus[i].name);
 		}
 	}
 	EXPECT_EQ(1, alone);
-	EXPECT_EQ(2, shared);
+	EXPECT_EQ(2, root_pair);
+	EXPECT_EQ(2, bridged_pair);
 }
 
 /* The distro's vfio-pci with its dependencies, or built in (debug kernel). */

@@ -4,8 +4,9 @@
  * unplug.c): edu devices behind the emulated IOMMU (VT-d or AMD-Vi), and
  * DMA that shows which page table a device really uses.
  *
- * The guest has one edu device alone in its iommu group and a pair sharing
- * one (two functions of a slot). Every test binds what it needs through
+ * The guest has one edu device alone in its iommu group, a pair sharing one
+ * (two functions of a root-bus slot) and a pair behind a PCIe-to-PCI bridge
+ * sharing one with the bridge. Every test binds what it needs through
  * the VFIO group file (the devices are handed to vfio-pci) and maps three
  * one-page buffers:
  *
@@ -47,8 +48,8 @@ FIXTURE(hw)
 {
 	int fd;
 	struct edu edus[EDU_MAX];
-	struct edu *alone, *pair[2];
-	int alone_group_fd, pair_group_fd;
+	struct edu *alone, *pair[2], *bridged[2];
+	int alone_group_fd, pair_group_fd, bridged_group_fd;
 	unsigned char *x, *y, *z;
 	__u32 ioas_a, ioas_b;
 	__u32 dev;		/* the lone device, bound */
@@ -103,6 +104,18 @@ static inline int bind_dev(int fd, const struct edu *e, int group_fd, __u32 *dev
 	return bind_flags(fd, e, IOMMU_REPLACE_BIND_VFIO_GROUP, group_fd, dev);
 }
 
+/* Put e in the first free slot of two; false if both are taken */
+static inline bool take_slot(struct edu **two, struct edu *e)
+{
+	for (int i = 0; i < 2; i++) {
+		if (!two[i]) {
+			two[i] = e;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Find the devices, give them to vfio-pci, open their BARs and groups. */
 static inline void find_devices(struct __test_metadata *_metadata,
 			 FIXTURE_DATA(hw) *self)
@@ -110,8 +123,10 @@ static inline void find_devices(struct __test_metadata *_metadata,
 	int n, i;
 
 	n = edu_find(self->edus);
-	ASSERT_EQ(3, n);
-	self->alone = self->pair[0] = self->pair[1] = NULL;
+	ASSERT_EQ(EDU_IN_GUEST, n);
+	self->alone = NULL;
+	memset(self->pair, 0, sizeof(self->pair));
+	memset(self->bridged, 0, sizeof(self->bridged));
 	for (i = 0; i < n; i++) {
 		struct edu *e = &self->edus[i];
 
@@ -119,20 +134,25 @@ static inline void find_devices(struct __test_metadata *_metadata,
 		ASSERT_EQ(0, edu_use_driver(e, "vfio-pci"))
 			TH_LOG("%s: cannot bind vfio-pci", e->name);
 		ASSERT_EQ(0, edu_open(e)) TH_LOG("%s: no BAR0", e->name);
-		if (edu_group_size(e->group) == 1)
+		if (edu_behind_bridge(e)) {
+			ASSERT_TRUE(take_slot(self->bridged, e)) TH_LOG("%s", e->name);
+		} else if (edu_group_size(e->group) > 1) {
+			ASSERT_TRUE(take_slot(self->pair, e)) TH_LOG("%s", e->name);
+		} else {
 			self->alone = e;
-		else if (!self->pair[0])
-			self->pair[0] = e;
-		else
-			self->pair[1] = e;
+		}
 	}
 	ASSERT_NE(NULL, self->alone);
 	ASSERT_NE(NULL, self->pair[1]);
+	ASSERT_NE(NULL, self->bridged[1]);
 	ASSERT_EQ(self->pair[0]->group, self->pair[1]->group);
+	ASSERT_EQ(self->bridged[0]->group, self->bridged[1]->group);
 	self->alone_group_fd = open_group(self->alone->group);
 	ASSERT_LE(0, self->alone_group_fd) TH_LOG("%s", strerror(errno));
 	self->pair_group_fd = open_group(self->pair[0]->group);
 	ASSERT_LE(0, self->pair_group_fd) TH_LOG("%s", strerror(errno));
+	self->bridged_group_fd = open_group(self->bridged[0]->group);
+	ASSERT_LE(0, self->bridged_group_fd) TH_LOG("%s", strerror(errno));
 }
 
 static inline void close_devices(FIXTURE_DATA(hw) *self)
@@ -143,7 +163,9 @@ static inline void close_devices(FIXTURE_DATA(hw) *self)
 		close(self->alone_group_fd);
 	if (self->pair_group_fd >= 0)
 		close(self->pair_group_fd);
-	self->alone_group_fd = self->pair_group_fd = -1;
+	if (self->bridged_group_fd >= 0)
+		close(self->bridged_group_fd);
+	self->alone_group_fd = self->pair_group_fd = self->bridged_group_fd = -1;
 }
 
 static const char *const fault_sites[] = {
@@ -157,6 +179,7 @@ FIXTURE_SETUP(hw)
 	unsigned long page = psize();
 
 	self->fd = self->alone_group_fd = self->pair_group_fd = -1;
+	self->bridged_group_fd = -1;
 	memset(self->edus, 0, sizeof(self->edus));
 	if (!topology || (strcmp(topology, "vtd") && strcmp(topology, "amd")))
 		SKIP(return, "needs an emulated IOMMU (IORP_TOPOLOGY vtd or amd)");
