@@ -19,6 +19,8 @@
 #   make debug-kernel        build (once per machine) the reliability lane's
 #                            lockdep/KASAN/kmemleak/fault-injection kernel
 #   make demo                boot a QEMU guest and show the module working
+#   make bench               figures against VFIO type1, in a QEMU guest
+#                            (KVER=<release> TOPOLOGY=vtd|amd to choose)
 #   make deps                install the Debian packages all of this needs
 #
 # Each build happens in build/<kernel release>/<flavour>/ on a copy of the
@@ -61,7 +63,7 @@ KSRC_FILES := scripts/checkpatch.pl scripts/spelling.txt \
 	include/uapi/linux/vfio.h
 
 .PHONY: all module build-all lint checkpatch sparse sparse-one debug-kernel install install-headers \
-	install-udev dkms-install dkms-remove tests check demo deps clean
+	install-udev dkms-install dkms-remove tests check demo bench deps clean
 
 all: module
 
@@ -150,7 +152,10 @@ debug-kernel:
 	@tests/debug-kernel/build.sh
 
 demo:
-	@tests/demo.sh
+	@tests/demo.sh demo
+
+bench:
+	@tests/demo.sh bench
 
 deps:
 	@tests/install-deps.sh
