@@ -43,6 +43,7 @@
 #include <linux/vfio.h>
 
 #include "edu.h"
+#include "report.h"
 
 #define DEV_PATH	"/dev/iommu-replace"
 #define IOVA_BASE	0x1000000ULL	/* 16 MiB: all of it below edu's 28-bit mask */
@@ -108,33 +109,6 @@ static void step(bool ok, const char *what, const char *fmt, ...)
 	}
 	printf("%sok %d - %s\n", ok ? "" : "not ", ++step_no, what);
 	failures += !ok;
-}
-
-static const char *errname(int err)
-{
-	const char *name = err ? strerrorname_np(err) : "ok";
-
-	return name ? name : "?";
-}
-
-static int call(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? errno : 0;
-}
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 static void add_sample(struct samples *s, double us)
@@ -413,28 +387,6 @@ static void report(struct bench *b)
 	printf("# %-32s %10.0fx\n", "type1 over replace", remap / replace);
 }
 
-/* The first edu device alone in its iommu group, on vfio-pci, BAR open */
-static int find_device(struct bench *b)
-{
-	struct edu edus[EDU_MAX];
-	int n = edu_find(edus), err;
-	char path[64];
-
-	for (int i = 0; i < n; i++) {
-		if (edus[i].group < 0 || edu_group_size(edus[i].group) != 1)
-			continue;
-		b->edu = edus[i];
-		err = edu_load_vfio_pci() ?: edu_use_driver(&b->edu, "vfio-pci") ?:
-		      edu_open(&b->edu);
-		if (err)
-			return -err;
-		snprintf(path, sizeof(path), "/dev/vfio/%d", b->edu.group);
-		b->group_fd = open(path, O_RDWR | O_CLOEXEC);
-		return b->group_fd < 0 ? errno : 0;
-	}
-	return ENODEV;
-}
-
 static char *populated(size_t len)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -489,7 +441,8 @@ int main(void)
 	b.mem_a = populated(BIG);
 	b.mem_b = populated(BIG);
 	err = !b.mem_a || !b.mem_b ? ENOMEM :
-	      setrlimit(RLIMIT_MEMLOCK, &unlimited) ? errno : find_device(&b);
+	      setrlimit(RLIMIT_MEMLOCK, &unlimited) ? errno :
+	      -edu_claim_alone(&b.edu, &b.group_fd);
 	step(!err, "device", "edu %s alone in iommu group %d, on vfio-pci; 2 x 64 MiB of memory: %s",
 	     b.edu.name, b.edu.group, errname(err));
 	for (int pass = 1; !err && pass <= PASSES; pass++) {

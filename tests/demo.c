@@ -28,6 +28,7 @@
 #include <linux/iommu_replace.h>
 
 #include "edu.h"
+#include "report.h"
 
 #define DEV_PATH "/dev/iommu-replace"
 #define STEPS 10
@@ -77,33 +78,6 @@ static void show_module(void)
 		step(false, "module", "cannot read modinfo of %s", ko ? ko : "(IORP_KO unset)");
 	}
 	kmod_unref(ctx);
-}
-
-static const char *errname(int err)
-{
-	const char *name = err ? strerrorname_np(err) : "ok";
-
-	return name ? name : "?";
-}
-
-static int call(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? errno : 0;
-}
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 #define IOVA_V		0x100000ULL	/* the buffer the device reads */
@@ -182,28 +156,6 @@ static int detach_attach_round(struct story *s, int i)
 	return detach(s) ?: attach(s, i % 2 ? s->hwpt_a : s->hwpt_b, NULL);
 }
 
-/* The first edu device alone in its iommu group, on vfio-pci, BAR open */
-static int find_device(struct story *s)
-{
-	struct edu edus[EDU_MAX];
-	int n = edu_find(edus), err;
-	char path[64];
-
-	for (int i = 0; i < n; i++) {
-		if (edus[i].group < 0 || edu_group_size(edus[i].group) != 1)
-			continue;
-		s->edu = edus[i];
-		err = edu_load_vfio_pci() ?: edu_use_driver(&s->edu, "vfio-pci") ?:
-		      edu_open(&s->edu);
-		if (err)
-			return -err;
-		snprintf(path, sizeof(path), "/dev/vfio/%d", s->edu.group);
-		s->group_fd = open(path, O_RDWR | O_CLOEXEC);
-		return s->group_fd < 0 ? errno : 0;
-	}
-	return ENODEV;
-}
-
 static int map_page(struct story *s, __u32 ioas, __u64 iova, void *page)
 {
 	struct iommu_ioas_map map = {
@@ -263,7 +215,7 @@ static void show_device(int fd)
 	strcpy(s.a_page, "hello from IOAS A");
 	strcpy(s.b_page, "hello from IOAS B");
 
-	err = find_device(&s);
+	err = -edu_claim_alone(&s.edu, &s.group_fd);
 	step(!err, "edu", "DMA device %s, alone in iommu group %d, handed to vfio-pci: %s",
 	     s.edu.name, s.edu.group, errname(err));
 	if (err)

@@ -260,6 +260,32 @@ static inline void edu_close(struct edu *e)
 }
 
 /*
+ * The first edu device alone in its iommu group, handed to vfio-pci with
+ * BAR0 open (*e), and its VFIO group file opened (*group_fd): what the
+ * report programs bind. Returns 0 or a negative errno (-ENODEV: none).
+ */
+static inline int edu_claim_alone(struct edu *e, int *group_fd)
+{
+	struct edu edus[EDU_MAX];
+	int n = edu_find(edus), ret;
+	char path[64];
+
+	for (int i = 0; i < n; i++) {
+		if (edus[i].group < 0 || edu_group_size(edus[i].group) != 1)
+			continue;
+		*e = edus[i];
+		ret = edu_load_vfio_pci() ?: edu_use_driver(e, "vfio-pci") ?:
+		      edu_open(e);
+		if (ret)
+			return ret;
+		snprintf(path, sizeof(path), "/dev/vfio/%d", e->group);
+		*group_fd = open(path, O_RDWR | O_CLOEXEC);
+		return *group_fd < 0 ? -errno : 0;
+	}
+	return -ENODEV;
+}
+
+/*
  * One DMA of len bytes: RAM at iova into the device's buffer, or (to_ram)
  * the buffer out to RAM at iova. Returns 0 once the engine is done, or
  * -ETIMEDOUT. A DMA the IOMMU blocks completes too, moving nothing.
