@@ -291,9 +291,10 @@ debug=6.1-debug
 debug_topologies=(none vtd)
 fuzz_seconds=${FUZZ_SECONDS:-60}
 debug_plan=()
+# only the test flavour is built for the debug kernel: no dkms, no prod
 for line in "${suite_lines[@]}"; do
-	[ "${line%% *}" = dkms ] && continue	# DKMS builds for Debian kernels
-	debug_plan+=("$line")
+	read -r _ module _ <<< "$line"
+	[ "${module%%,*}" = test ] && debug_plan+=("$line")
 done
 debug_plan+=("fuzz test fuzz")
 need_debug=0
