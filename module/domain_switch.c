@@ -14,8 +14,9 @@
  *    throughout. A device that fails undoes the ones before it (and itself,
  *    which a driver may have left half attached) in the same walk. The core
  *    thus never holds a pointer to one of our domains, and a device added
- *    to the group later lands safely on the blocking domain. Releasing the
- *    group puts the hardware back on the blocking domain first.
+ *    to the group later lands safely on the blocking domain. The way back
+ *    to the blocking domain needs no memory and has nothing to undo, so it
+ *    cannot fail: releasing the group takes it before the domain may go.
  *
  * Locking: rg->lock serialises switches of one group; the walk runs under
  * the group's own mutex (taken by iommu_group_for_each_dev()). Nothing
@@ -156,15 +157,28 @@ static int iorp_switch_dev(struct device *dev, void *data)
 	return walk->ret;
 }
 
+/* One device to the blocking domain, which no IOMMU driver refuses */
+static int iorp_block_dev(struct device *dev, void *data)
+{
+	struct iommu_domain *blocking = data;
+
+	WARN_ON(blocking->ops->attach_dev(blocking, dev));
+	return 0;
+}
+
 static int iorp_switch_fallback(struct iommu_replace_group *rg,
 				struct iommu_domain *to)
 {
 	struct iorp_switch_walk walk = {
 		.from = rg->domain ?: rg->blocking,
-		.to = to ?: rg->blocking,
-		.room = iorp_group_device_count(rg->group),
+		.to = to,
 	};
 
+	if (!to) {
+		iommu_group_for_each_dev(rg->group, rg->blocking, iorp_block_dev);
+		return 0;
+	}
+	walk.room = iorp_group_device_count(rg->group);
 	walk.done = kcalloc(walk.room, sizeof(*walk.done), GFP_KERNEL);
 	if (!walk.done)
 		return -ENOMEM;

@@ -9,10 +9,11 @@
  * through the blocking or the default domain on the way, and if the switch
  * fails the group is still on the domain it had. Where the kernel exports
  * iommu_group_replace_domain() (a build probe finds it: Debian's 6.12
- * does) that is what runs; elsewhere (Debian's 6.1) the iommu core keeps the group on its blocking
- * domain and the switch calls the IOMMU driver's attach_dev for every
- * device of the group, rolling back on failure. The module parameter
- * force_fallback picks the second way everywhere.
+ * does) that is what runs; elsewhere (Debian's 6.1) the iommu core keeps
+ * the group on its blocking domain and the switch calls the IOMMU
+ * driver's attach_dev for every device of the group, rolling back on
+ * failure. The module parameter force_fallback picks the second way
+ * everywhere.
  *
  * Intel VT-d and AMD-Vi block a device's DMA for a moment inside every
  * attach: a switch is atomic for the group, not hitless for each device.
