@@ -23,13 +23,14 @@
 
 #include <uapi/linux/iommu_replace.h>
 #include <iommu_replace/device.h>
+#include <iommu_replace/fault.h>
 #include <iommu_replace/io_pagetable.h>
 
-void iorp_group_init(struct iorp_group *group, void *priv)
+void iorp_attach_group_init(struct iorp_attach_group *agroup, void *priv)
 {
-	mutex_init(&group->lock);
-	INIT_LIST_HEAD(&group->devices);
-	group->priv = priv;
+	mutex_init(&agroup->lock);
+	INIT_LIST_HEAD(&agroup->devices);
+	agroup->priv = priv;
 }
 
 /**
@@ -43,7 +44,7 @@ void iorp_group_init(struct iorp_group *group, void *priv)
  * (iorp_object_abort_and_destroy()). Return: the device or an ERR_PTR.
  */
 struct iorp_device *iorp_device_create(struct iorp_ctx *ctx,
-				       struct iorp_group *group,
+				       struct iorp_attach_group *agroup,
 				       const struct iorp_device_ops *ops,
 				       void *priv)
 {
@@ -53,12 +54,12 @@ struct iorp_device *iorp_device_create(struct iorp_ctx *ctx,
 	if (IS_ERR(idev))
 		return idev;
 	idev->ctx = ctx;
-	idev->group = group;
+	idev->agroup = agroup;
 	idev->ops = ops;
 	idev->priv = priv;
-	mutex_lock(&group->lock);
-	list_add_tail(&idev->group_node, &group->devices);
-	mutex_unlock(&group->lock);
+	mutex_lock(&agroup->lock);
+	list_add_tail(&idev->group_node, &agroup->devices);
+	mutex_unlock(&agroup->lock);
 	return idev;
 }
 
@@ -74,11 +75,11 @@ struct iorp_device *iorp_device_create(struct iorp_ctx *ctx,
  * an ERR_PTR.
  */
 struct iorp_device *iorp_device_bind(struct iorp_ctx *ctx,
-				     struct iorp_group *group,
+				     struct iorp_attach_group *agroup,
 				     const struct iorp_device_ops *ops,
 				     void *priv)
 {
-	struct iorp_device *idev = iorp_device_create(ctx, group, ops, priv);
+	struct iorp_device *idev = iorp_device_create(ctx, agroup, ops, priv);
 
 	if (IS_ERR(idev))
 		return idev;
@@ -99,9 +100,9 @@ void iorp_device_destroy(struct iorp_object *obj)
 	struct iorp_device *idev = container_of(obj, struct iorp_device, obj);
 
 	iorp_device_detach(idev);
-	mutex_lock(&idev->group->lock);
+	mutex_lock(&idev->agroup->lock);
 	list_del(&idev->group_node);
-	mutex_unlock(&idev->group->lock);
+	mutex_unlock(&idev->agroup->lock);
 	if (idev->ops->unbind)
 		idev->ops->unbind(idev);
 }
@@ -121,13 +122,13 @@ static void iorp_hwpt_put_attached(struct iorp_hwpt *hwpt, unsigned int n)
 	iorp_object_drop(hwpt->ctx, &hwpt->obj, n, hwpt->auto_domain);
 }
 
-static void iorp_unreserve_devices(struct iorp_group *group,
+static void iorp_unreserve_devices(struct iorp_attach_group *agroup,
 				   struct iorp_ioas *ioas,
 				   struct iorp_device *extra)
 {
 	struct iorp_device *idev;
 
-	list_for_each_entry(idev, &group->devices, group_node)
+	list_for_each_entry(idev, &agroup->devices, group_node)
 		if (idev->attached || idev == extra)
 			iorp_iopt_unreserve(&ioas->iopt, idev);
 }
@@ -158,19 +159,19 @@ static int iorp_reserve_device(struct iorp_device *idev,
  * Reserve the ranges of the group's attached devices and of @extra (a
  * device about to attach) in @ioas; all or none.
  */
-static int iorp_reserve_devices(struct iorp_group *group,
+static int iorp_reserve_devices(struct iorp_attach_group *agroup,
 				struct iorp_ioas *ioas,
 				struct iorp_device *extra)
 {
 	struct iorp_device *idev;
 	int ret;
 
-	list_for_each_entry(idev, &group->devices, group_node) {
+	list_for_each_entry(idev, &agroup->devices, group_node) {
 		if (!idev->attached && idev != extra)
 			continue;
 		ret = iorp_reserve_device(idev, ioas);
 		if (ret) {
-			iorp_unreserve_devices(group, ioas, extra);
+			iorp_unreserve_devices(agroup, ioas, extra);
 			return ret;
 		}
 	}
@@ -186,11 +187,11 @@ static int iorp_group_set_hwpt(struct iorp_device *idev, struct iorp_hwpt *hwpt,
 			       struct iorp_hwpt **old_hwpt,
 			       unsigned int *old_refs)
 {
-	struct iorp_group *group = idev->group;
-	struct iorp_hwpt *old = group->hwpt;
+	struct iorp_attach_group *agroup = idev->agroup;
+	struct iorp_hwpt *old = agroup->hwpt;
 	int ret;
 
-	lockdep_assert_held(&group->lock);
+	lockdep_assert_held(&agroup->lock);
 	*old_hwpt = NULL;
 	*old_refs = 0;
 	if (!idev->ops->domain_compatible(idev, hwpt->domain))
@@ -204,7 +205,7 @@ static int iorp_group_set_hwpt(struct iorp_device *idev, struct iorp_hwpt *hwpt,
 			return ret;
 		refcount_inc(&hwpt->obj.users);
 		idev->attached = true;
-		group->attached++;
+		agroup->attached++;
 		return 0;
 	}
 	/* the devices of a group share one HWPT */
@@ -212,29 +213,29 @@ static int iorp_group_set_hwpt(struct iorp_device *idev, struct iorp_hwpt *hwpt,
 		return -EINVAL;
 
 	if (!old || old->ioas != hwpt->ioas) {
-		ret = iorp_reserve_devices(group, hwpt->ioas, idev);
+		ret = iorp_reserve_devices(agroup, hwpt->ioas, idev);
 		if (ret)
 			return ret;
 	}
-	ret = idev->ops->group_switch(group, old ? old->domain : NULL,
+	ret = idev->ops->group_switch(agroup, old ? old->domain : NULL,
 				      hwpt->domain);
 	if (ret) {
 		if (!old || old->ioas != hwpt->ioas)
-			iorp_unreserve_devices(group, hwpt->ioas, idev);
+			iorp_unreserve_devices(agroup, hwpt->ioas, idev);
 		return ret;
 	}
 	if (old && old->ioas != hwpt->ioas)
-		iorp_unreserve_devices(group, old->ioas, NULL);
+		iorp_unreserve_devices(agroup, old->ioas, NULL);
 
 	/* every attached device now holds the new HWPT instead of the old */
 	if (!idev->attached) {
 		idev->attached = true;
-		group->attached++;
+		agroup->attached++;
 	}
-	refcount_add(group->attached, &hwpt->obj.users);
-	group->hwpt = hwpt;
+	refcount_add(agroup->attached, &hwpt->obj.users);
+	agroup->hwpt = hwpt;
 	*old_hwpt = old;
-	*old_refs = old ? group->attached : 0;
+	*old_refs = old ? agroup->attached : 0;
 	return 0;
 }
 
@@ -254,6 +255,7 @@ static int iorp_device_attach_ioas(struct iorp_device *idev,
 		/* one that lost its last device may be on its way out */
 		if (!refcount_inc_not_zero(&hwpt->obj.users))
 			continue;
+		iorp_pause(IORP_PAUSE_AUTO_HWPT);
 		ret = iorp_group_set_hwpt(idev, hwpt, old, old_refs);
 		iorp_object_put(idev->ctx, &hwpt->obj);
 		goto out_unlock;
@@ -288,7 +290,7 @@ enum iorp_change {
 static int iorp_device_change_pt(struct iorp_device *idev, u32 *pt_id,
 				 enum iorp_change change)
 {
-	struct iorp_group *group = idev->group;
+	struct iorp_attach_group *agroup = idev->agroup;
 	struct iorp_hwpt *hwpt = NULL, *old = NULL;
 	struct iorp_object *pt_obj;
 	unsigned int old_refs = 0;
@@ -297,7 +299,7 @@ static int iorp_device_change_pt(struct iorp_device *idev, u32 *pt_id,
 	pt_obj = iorp_object_get(idev->ctx, *pt_id, IORP_OBJ_ANY);
 	if (IS_ERR(pt_obj))
 		return PTR_ERR(pt_obj);
-	mutex_lock(&group->lock);
+	mutex_lock(&agroup->lock);
 	if (idev->gone) {
 		ret = -ENODEV;
 		goto out_unlock;
@@ -326,7 +328,7 @@ static int iorp_device_change_pt(struct iorp_device *idev, u32 *pt_id,
 	if (old)
 		iorp_hwpt_put_attached(old, old_refs);
 out_unlock:
-	mutex_unlock(&group->lock);
+	mutex_unlock(&agroup->lock);
 	iorp_object_put(idev->ctx, pt_obj);
 	return ret;
 }
@@ -366,23 +368,23 @@ int iorp_device_replace(struct iorp_device *idev, u32 *pt_id)
  */
 void iorp_device_detach(struct iorp_device *idev)
 {
-	struct iorp_group *group = idev->group;
+	struct iorp_attach_group *agroup = idev->agroup;
 	struct iorp_hwpt *hwpt;
 
-	mutex_lock(&group->lock);
+	mutex_lock(&agroup->lock);
 	if (!idev->attached)
 		goto out_unlock;
-	hwpt = group->hwpt;
-	if (group->attached == 1) {
-		WARN_ON(idev->ops->group_switch(group, hwpt->domain, NULL));
-		group->hwpt = NULL;
+	hwpt = agroup->hwpt;
+	if (agroup->attached == 1) {
+		WARN_ON(idev->ops->group_switch(agroup, hwpt->domain, NULL));
+		agroup->hwpt = NULL;
 	}
 	iorp_iopt_unreserve(&hwpt->ioas->iopt, idev);
 	idev->attached = false;
-	group->attached--;
+	agroup->attached--;
 	iorp_hwpt_put_attached(hwpt, 1);
 out_unlock:
-	mutex_unlock(&group->lock);
+	mutex_unlock(&agroup->lock);
 }
 
 int iorp_cmd_device_attach(struct iorp_ucmd *ucmd)

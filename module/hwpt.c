@@ -60,7 +60,7 @@ struct iorp_hwpt *iorp_hwpt_alloc(struct iorp_ctx *ctx, struct iorp_ioas *ioas,
 	hwpt->auto_domain = auto_domain;
 	hwpt->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
 
-	domain = idev->ops->domain_alloc(idev, flags);
+	domain = idev->ops->domain_alloc(idev, flags, &hwpt->coherent);
 	if (IS_ERR(domain)) {
 		ret = PTR_ERR(domain);
 		goto err_abort;
@@ -132,7 +132,7 @@ int iorp_cmd_hwpt_alloc(struct iorp_ucmd *ucmd)
 
 	ioas = container_of(pt_obj, struct iorp_ioas, obj);
 	/* a hot-unplugged device has no IOMMU to allocate from */
-	mutex_lock(&idev->group->lock);
+	mutex_lock(&idev->agroup->lock);
 	if (idev->gone) {
 		hwpt = ERR_PTR(-ENODEV);
 	} else {
@@ -140,7 +140,7 @@ int iorp_cmd_hwpt_alloc(struct iorp_ucmd *ucmd)
 		hwpt = iorp_hwpt_alloc(ucmd->ctx, ioas, idev, cmd->flags, false);
 		mutex_unlock(&ioas->mutex);
 	}
-	mutex_unlock(&idev->group->lock);
+	mutex_unlock(&idev->agroup->lock);
 	if (IS_ERR(hwpt)) {
 		ret = PTR_ERR(hwpt);
 		goto out_put_pt;

@@ -85,14 +85,20 @@ static void iorp_area_unmap(struct iorp_area *area, struct iommu_domain *domain)
 	iorp_domain_unmap(domain, iorp_area_iova(area), iorp_area_length(area));
 }
 
-/* Map the area's pinned pages into a domain, physically contiguous runs
- * at once unless large pages are disabled. All or nothing.
+/*
+ * Map bytes [from, to) of the area (offsets from its first byte) into a
+ * domain from its pinned pages, physically contiguous runs at once unless
+ * large pages are disabled. All or nothing.
  */
-static int iorp_area_map(struct iorp_area *area, struct iommu_domain *domain)
+static int iorp_area_map_range(struct iorp_area *area,
+			       struct iommu_domain *domain, unsigned long from,
+			       unsigned long to)
 {
 	struct iorp_pages *pages = area->pages;
-	unsigned long first = area->holder.start, last = area->holder.last;
-	unsigned long area_end = area->start_byte + iorp_area_length(area);
+	unsigned long area_begin = area->start_byte + from;
+	unsigned long area_end = area->start_byte + to;
+	unsigned long first = area_begin >> PAGE_SHIFT;
+	unsigned long last = (area_end - 1) >> PAGE_SHIFT;
 	bool large = !area->iopt->disable_large_pages;
 	unsigned long index = first;
 	int ret = 0;
@@ -109,8 +115,8 @@ static int iorp_area_map(struct iorp_area *area, struct iommu_domain *domain)
 			ret = -EFAULT;
 			break;
 		}
-		/* the bytes of the run that belong to the area */
-		lo = max(index << PAGE_SHIFT, area->start_byte);
+		/* the bytes of the run that belong to the range */
+		lo = max(index << PAGE_SHIFT, area_begin);
 		hi = min((index + run) << PAGE_SHIFT, area_end);
 		ret = iorp_should_fail(IORP_FAULT_IOMMU_MAP) ? -ENOMEM :
 		      iorp_iommu_map(domain,
@@ -123,9 +129,15 @@ static int iorp_area_map(struct iorp_area *area, struct iommu_domain *domain)
 	}
 	mutex_unlock(&pages->mutex);
 	if (ret && index > first)
-		iorp_domain_unmap(domain, iorp_area_iova(area),
-				  (index << PAGE_SHIFT) - area->start_byte);
+		iorp_domain_unmap(domain, iorp_area_iova(area) + from,
+				  (index << PAGE_SHIFT) - area_begin);
 	return ret;
+}
+
+/* Map the whole area into a domain; all or nothing. */
+static int iorp_area_map(struct iorp_area *area, struct iommu_domain *domain)
+{
+	return iorp_area_map_range(area, domain, 0, iorp_area_length(area));
 }
 
 static int iorp_area_populate(struct iorp_area *area)
@@ -930,3 +942,44 @@ void iorp_iopt_destroy(struct iorp_iopt *iopt)
 	up_read(&iopt->domains_rwsem);
 	mutex_destroy(&iopt->access_lock);
 }
+
+#ifdef IORP_TEST
+/**
+ * iorp_iopt_iopte_size() - the size of the IO page mapping an IOVA
+ * @iopt: the IO page table
+ * @domain: one of its domains
+ * @iova: a mapped IOVA
+ * @size: out: the size
+ *
+ * Unmaps the page at @iova, which the IOMMU widens to the whole IO page
+ * holding it, and maps that range back from the area's pinned pages. The
+ * device must not use the range meanwhile (test flavour only).
+ * Return: 0; ENOENT if no area maps @iova in a domain.
+ */
+int iorp_iopt_iopte_size(struct iorp_iopt *iopt, struct iommu_domain *domain,
+			 unsigned long iova, size_t *size)
+{
+	unsigned long base, from, to;
+	struct iorp_area *area;
+	int ret = -ENOENT;
+
+	down_read(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	area = iorp_area_first(iopt, iova, iova);
+	if (!area || !area->populated)
+		goto out_unlock;
+	*size = iommu_unmap(domain, iova & PAGE_MASK, PAGE_SIZE);
+	ret = 0;
+	if (!*size)
+		goto out_unlock;
+	/* the IO page, clipped to the area, goes back as it was */
+	base = (iova & PAGE_MASK) & ~(*size - 1);
+	from = max(base, iorp_area_iova(area)) - iorp_area_iova(area);
+	to = min(base + *size - 1, area->iova.last) - iorp_area_iova(area) + 1;
+	ret = iorp_area_map_range(area, domain, from, to);
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_rwsem);
+	return ret;
+}
+#endif

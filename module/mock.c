@@ -126,7 +126,7 @@ bool iorp_is_mock_domain(struct iommu_domain *domain)
 }
 
 static struct iommu_domain *iorp_mock_domain_alloc(struct iorp_device *idev,
-						   u32 flags)
+						   u32 flags, bool *coherent)
 {
 	struct iorp_mock *mdev = idev->priv;
 	struct iorp_mock_domain *mock;
@@ -143,6 +143,7 @@ static struct iommu_domain *iorp_mock_domain_alloc(struct iorp_device *idev,
 	mock->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
 	mock->domain.geometry.force_aperture = true;
 	xa_init_flags(&mock->ptes, XA_FLAGS_ACCOUNT);
+	*coherent = true;	/* a software page table: nothing to snoop */
 	return &mock->domain;
 }
 
@@ -152,13 +153,13 @@ static bool iorp_mock_domain_compatible(struct iorp_device *idev,
 	return iorp_is_mock_domain(domain);
 }
 
-static int iorp_mock_group_switch(struct iorp_group *group,
+static int iorp_mock_group_switch(struct iorp_attach_group *agroup,
 				  struct iommu_domain *old,
 				  struct iommu_domain *new)
 {
-	struct iorp_mock *mdev = group->priv;
+	struct iorp_mock *mdev = agroup->priv;
 
-	lockdep_assert_held(&group->lock);
+	lockdep_assert_held(&agroup->lock);
 	WARN_ON(mdev->hw_domain != old);
 	/* a switch to blocked cannot fail */
 	if (new && iorp_should_fail(IORP_FAULT_MOCK_ATTACH))
@@ -224,8 +225,8 @@ struct iorp_mock *iorp_mock_create(struct iorp_ctx *ctx, u32 flags)
 	if (IS_ERR(mdev))
 		return mdev;
 	mdev->flags = flags;
-	iorp_group_init(&mdev->group, mdev);
-	idev = iorp_device_bind(ctx, &mdev->group, &iorp_mock_device_ops, mdev);
+	iorp_attach_group_init(&mdev->agroup, mdev);
+	idev = iorp_device_bind(ctx, &mdev->agroup, &iorp_mock_device_ops, mdev);
 	if (IS_ERR(idev)) {
 		iorp_object_abort(ctx, &mdev->obj);
 		return ERR_CAST(idev);
@@ -246,5 +247,5 @@ void iorp_mock_destroy(struct iorp_object *obj)
 
 	iorp_device_unbind(mdev->idev);
 	WARN_ON(mdev->hw_domain);
-	mutex_destroy(&mdev->group.lock);
+	mutex_destroy(&mdev->agroup.lock);
 }

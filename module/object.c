@@ -24,6 +24,7 @@
 
 #include <uapi/linux/iommu_replace.h>
 #include <iommu_replace/core.h>
+#include <iommu_replace/fault.h>
 
 static void (*const iorp_destroy_fns[IORP_OBJ_MAX])(struct iorp_object *) = {
 	[IORP_OBJ_IOAS] = iorp_ioas_destroy,
@@ -264,6 +265,7 @@ void iorp_objects_destroy_all(struct iorp_ctx *ctx)
 	do {
 		progress = false;
 		xa_for_each(&ctx->objects, index, obj) {
+			iorp_pause(IORP_PAUSE_RELEASE);
 			if (iorp_object_destroy_if_unused(ctx, obj))
 				progress = true;
 		}

@@ -196,6 +196,7 @@ static long iorp_pages_get_user(struct iorp_pages *pages, unsigned long index,
 	 * long-term pins, break it with a forced write fault (which leaves the
 	 * data as it is); mappings that refuse that are pinned as they are.
 	 */
+	iorp_pause(IORP_PAUSE_PIN);
 	if (iorp_should_fail(IORP_FAULT_PIN))
 		return -ENOMEM;
 	if (longterm && !write && !IORP_RO_PIN_BREAKS_COW_ITSELF)

@@ -63,7 +63,7 @@ MODULE_PARM_DESC(allow_unsafe_interrupts,
  * @sw_msi_start: the software-MSI window's IOVA, PHYS_ADDR_MAX for none
  */
 struct iorp_pci_group {
-	struct iorp_group group;
+	struct iorp_attach_group agroup;
 	struct iorp_ctx *ctx;
 	unsigned int refs;
 	unsigned int id;
@@ -89,9 +89,9 @@ struct iorp_pci_dev {
 static LIST_HEAD(iorp_pci_bound);
 static DEFINE_MUTEX(iorp_pci_lock);
 
-static struct iorp_pci_group *to_pci_group(struct iorp_group *group)
+static struct iorp_pci_group *to_pci_group(struct iorp_attach_group *agroup)
 {
-	return container_of(group, struct iorp_pci_group, group);
+	return container_of(agroup, struct iorp_pci_group, agroup);
 }
 
 /* Where the IOMMU expects MSI doorbells mapped, or PHYS_ADDR_MAX. */
@@ -138,7 +138,7 @@ static struct iorp_pci_group *iorp_pci_group_get(struct iorp_ctx *ctx,
 	ret = xa_err(xa_store(&ctx->groups, id, pg, GFP_KERNEL_ACCOUNT));
 	if (ret)
 		goto err_release;
-	iorp_group_init(&pg->group, pg);
+	iorp_attach_group_init(&pg->agroup, pg);
 	pg->ctx = ctx;
 	pg->id = id;
 	pg->iommu_group = group;
@@ -171,15 +171,15 @@ static void iorp_pci_group_put(struct iorp_pci_group *pg)
 	if (pg->rg)
 		xa_erase(&ctx->groups, pg->id);
 	mutex_unlock(&ctx->groups_lock);
-	WARN_ON(pg->group.hwpt || !list_empty(&pg->group.devices));
+	WARN_ON(pg->agroup.hwpt || !list_empty(&pg->agroup.devices));
 	if (pg->rg)
 		iommu_replace_release(pg->rg);
-	mutex_destroy(&pg->group.lock);
+	mutex_destroy(&pg->agroup.lock);
 	kfree(pg);
 }
 
 static struct iommu_domain *iorp_pci_domain_alloc(struct iorp_device *idev,
-						  u32 flags)
+						  u32 flags, bool *coherent)
 {
 	struct iorp_pci_dev *pci = idev->priv;
 	struct device *dev = &pci->pdev->dev;
@@ -191,7 +191,7 @@ static struct iommu_domain *iorp_pci_domain_alloc(struct iorp_device *idev,
 	if (IS_ERR(domain))
 		return domain;
 	/* no snooping bypass: every mapping is cache coherent */
-	iorp_enforce_cache_coherency(domain, dev);
+	*coherent = iorp_enforce_cache_coherency(domain, dev);
 	return domain;
 }
 
@@ -203,14 +203,14 @@ static bool iorp_pci_domain_compatible(struct iorp_device *idev,
 	return iorp_domain_is_for(domain, &pci->pdev->dev);
 }
 
-static int iorp_pci_group_switch(struct iorp_group *group,
+static int iorp_pci_group_switch(struct iorp_attach_group *agroup,
 				 struct iommu_domain *old,
 				 struct iommu_domain *new)
 {
-	struct iorp_pci_group *pg = to_pci_group(group);
+	struct iorp_pci_group *pg = to_pci_group(agroup);
 	int ret;
 
-	lockdep_assert_held(&group->lock);
+	lockdep_assert_held(&agroup->lock);
 	WARN_ON(iommu_replace_domain(pg->rg) != old);
 	if (new && pg->sw_msi_start != PHYS_ADDR_MAX) {
 		/* once per domain: a domain has the cookie already */
@@ -268,7 +268,7 @@ static void iorp_pci_unbind(struct iorp_device *idev)
 
 	mutex_lock(&iorp_pci_lock);
 	list_del(&pci->node);
-	iorp_pci_group_put(to_pci_group(idev->group));
+	iorp_pci_group_put(to_pci_group(idev->agroup));
 	mutex_unlock(&iorp_pci_lock);
 	if (pci->proof)
 		fput(pci->proof);
@@ -415,6 +415,7 @@ int iorp_cmd_device_bind(struct iorp_ucmd *ucmd)
 			 "iommu_replace: MSIs not isolated; bound because allow_unsafe_interrupts is set\n");
 	}
 
+	iorp_pause(IORP_PAUSE_BIND);
 	mutex_lock(&iorp_pci_lock);
 	if (iorp_pci_bound_to(pdev, ctx)) {
 		ret = -EBUSY;
@@ -425,7 +426,7 @@ int iorp_cmd_device_bind(struct iorp_ucmd *ucmd)
 		ret = PTR_ERR(pg);
 		goto err_unlock;
 	}
-	idev = iorp_device_create(ctx, &pg->group, &iorp_pci_device_ops, pci);
+	idev = iorp_device_create(ctx, &pg->agroup, &iorp_pci_device_ops, pci);
 	if (IS_ERR(idev)) {
 		ret = PTR_ERR(idev);
 		iorp_pci_group_put(pg);
@@ -470,16 +471,16 @@ static void iorp_pci_group_emptied(struct iommu_group *group)
 
 	lockdep_assert_held(&iorp_pci_lock);
 	list_for_each_entry(pci, &iorp_pci_bound, node) {
-		struct iorp_pci_group *pg = to_pci_group(pci->idev->group);
+		struct iorp_pci_group *pg = to_pci_group(pci->idev->agroup);
 
 		if (pg->iommu_group != group || !pg->rg)
 			continue;
-		mutex_lock(&pg->group.lock);
-		WARN_ON(pg->group.hwpt);
+		mutex_lock(&pg->agroup.lock);
+		WARN_ON(pg->agroup.hwpt);
 		iommu_replace_release(pg->rg);
 		pg->rg = NULL;
 		pg->iommu_group = NULL;
-		mutex_unlock(&pg->group.lock);
+		mutex_unlock(&pg->agroup.lock);
 		mutex_lock(&pg->ctx->groups_lock);
 		xa_erase(&pg->ctx->groups, pg->id);
 		mutex_unlock(&pg->ctx->groups_lock);
@@ -509,9 +510,9 @@ static int iorp_pci_notify(struct notifier_block *nb, unsigned long action,
 		if (&pci->pdev->dev != dev)
 			continue;
 		/* gone first, so nothing attaches it again after the detach */
-		mutex_lock(&idev->group->lock);
+		mutex_lock(&idev->agroup->lock);
 		idev->gone = true;
-		mutex_unlock(&idev->group->lock);
+		mutex_unlock(&idev->agroup->lock);
 		iorp_device_detach(idev);
 	}
 	if (iorp_group_device_count(group) == 1)

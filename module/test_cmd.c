@@ -51,6 +51,7 @@ struct iorp_test_access_item {
 	unsigned long iova;
 	unsigned long length;
 	unsigned int id;
+	bool sticky;	/* the unmap callback keeps it */
 };
 
 static int iorp_test_add_reserved(struct iorp_ucmd *ucmd, u32 ioas_id,
@@ -174,6 +175,49 @@ out_put:
 	return ret;
 }
 
+/* HWPT_INFO: what HWPT id's domain is. */
+static int iorp_test_hwpt_info(struct iorp_ucmd *ucmd,
+			       struct iommu_test_cmd *cmd)
+{
+	struct iorp_object *obj;
+	struct iorp_hwpt *hwpt;
+
+	obj = iorp_object_get(ucmd->ctx, cmd->id, IORP_OBJ_HWPT);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	hwpt = container_of(obj, struct iorp_hwpt, obj);
+	cmd->hwpt_info.out_pgsize_bitmap = hwpt->domain->pgsize_bitmap;
+	cmd->hwpt_info.out_aperture_start = hwpt->domain->geometry.aperture_start;
+	cmd->hwpt_info.out_aperture_last = hwpt->domain->geometry.aperture_end;
+	cmd->hwpt_info.out_flags = hwpt->coherent ? IORP_HWPT_INFO_COHERENT : 0;
+	iorp_object_put(ucmd->ctx, obj);
+	return iorp_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+/* IOPTE_SIZE: the IO page that maps an IOVA in HWPT id. */
+static int iorp_test_iopte_size(struct iorp_ucmd *ucmd,
+				struct iommu_test_cmd *cmd)
+{
+	struct iorp_object *obj;
+	struct iorp_hwpt *hwpt;
+	size_t size;
+	int ret;
+
+	if (cmd->iopte_size.iova > ULONG_MAX)
+		return -EOVERFLOW;
+	obj = iorp_object_get(ucmd->ctx, cmd->id, IORP_OBJ_HWPT);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	hwpt = container_of(obj, struct iorp_hwpt, obj);
+	ret = iorp_iopt_iopte_size(&hwpt->ioas->iopt, hwpt->domain,
+				   cmd->iopte_size.iova, &size);
+	iorp_object_put(ucmd->ctx, obj);
+	if (ret)
+		return ret;
+	cmd->iopte_size.out_size = size;
+	return iorp_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
 /* Is every page at uptr pinned exactly refs times? */
 static int iorp_test_check_refs(u64 uptr, u64 length, u32 refs)
 {
@@ -212,7 +256,8 @@ static void iorp_test_access_unmap(void *data, unsigned long iova,
 
 	mutex_lock(&staccess->lock);
 	list_for_each_entry_safe(item, next, &staccess->items, node) {
-		if (item->iova > last || item->iova + item->length - 1 < iova)
+		if (item->sticky ||
+		    item->iova > last || item->iova + item->length - 1 < iova)
 			continue;
 		iorp_access_unpin_pages(staccess->access, item->iova,
 					item->length);
@@ -234,8 +279,19 @@ static const struct iorp_access_ops iorp_test_access_pin_ops = {
 static int iorp_test_access_release(struct inode *inode, struct file *file)
 {
 	struct iorp_test_access *staccess = file->private_data;
+	struct iorp_test_access_item *item, *next;
 
-	/* detaching calls the unmap callback, which unpins every item */
+	/* sticky pins first; then detaching unpins every other item */
+	mutex_lock(&staccess->lock);
+	list_for_each_entry_safe(item, next, &staccess->items, node) {
+		if (!item->sticky)
+			continue;
+		iorp_access_unpin_pages(staccess->access, item->iova,
+					item->length);
+		list_del(&item->node);
+		kfree(item);
+	}
+	mutex_unlock(&staccess->lock);
 	iorp_access_destroy(staccess->access);
 	WARN_ON(!list_empty(&staccess->items));
 	mutex_destroy(&staccess->lock);
@@ -361,7 +417,8 @@ static int iorp_test_access_pages(struct iorp_ucmd *ucmd,
 	if (cmd->access_pages.length > IORP_TEST_ACCESS_MAX)
 		return -ENOMEM;
 	if (cmd->access_pages.flags &
-	    ~(MOCK_FLAGS_ACCESS_WRITE | MOCK_FLAGS_ACCESS_SYZ))
+	    ~(MOCK_FLAGS_ACCESS_WRITE | MOCK_FLAGS_ACCESS_SYZ |
+	      IORP_FLAGS_ACCESS_STICKY))
 		return -EOPNOTSUPP;
 	if (!length)
 		return -EINVAL;
@@ -403,6 +460,7 @@ static int iorp_test_access_pages(struct iorp_ucmd *ucmd,
 	item->iova = iova;
 	item->length = length;
 	item->id = staccess->next_id++;
+	item->sticky = cmd->access_pages.flags & IORP_FLAGS_ACCESS_STICKY;
 	list_add_tail(&item->node, &staccess->items);
 	cmd->access_pages.out_access_pages_id = item->id;
 	item = NULL;
@@ -559,6 +617,10 @@ int iorp_cmd_test(struct iorp_ucmd *ucmd)
 	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
 		return iorp_test_access_replace_ioas(ucmd, cmd->id,
 						     cmd->access_replace_ioas.ioas_id);
+	case IORP_TEST_OP_HWPT_INFO:
+		return iorp_test_hwpt_info(ucmd, cmd);
+	case IORP_TEST_OP_IOPTE_SIZE:
+		return iorp_test_iopte_size(ucmd, cmd);
 	default:
 		return -EOPNOTSUPP;
 	}

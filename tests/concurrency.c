@@ -528,4 +528,61 @@ TEST(auto_hwpt_last_detach_races_destroy)
 	EXPECT_EQ(0, pinned_pages());
 }
 
+/*
+ * An attach that reuses an automatic HWPT holds it while it tries. If the
+ * HWPT's last device leaves meanwhile and the attach then fails, the attach
+ * holds the last reference: it must destroy the HWPT, or the HWPT stays
+ * with no device, keeping its IOAS busy. The attach is held at the moment
+ * it took the HWPT (pause point "auto_hwpt") and made to fail afterwards.
+ */
+struct reuse_attach {
+	int fd;
+	__u32 ioas;
+	int ret;
+};
+
+static void *attach_new_mock(void *arg)
+{
+	struct reuse_attach *r = arg;
+
+	r->ret = mock_domain(r->fd, r->ioas, NULL, NULL, NULL);
+	return NULL;
+}
+
+TEST(failed_auto_hwpt_reuse_leaves_no_orphan)
+{
+	struct reuse_attach r = {};
+	uint64_t objects = live_objects();
+	__u32 first, hwpt;
+	pthread_t thread;
+	char *buf;
+
+	buf = alloc_buffer(_metadata, psize());
+	r.fd = open_dev();
+	ASSERT_LE(0, r.fd);
+	ASSERT_EQ(0, ioas_alloc(r.fd, &r.ioas));
+	ASSERT_EQ(0, ioas_map_fixed(r.fd, r.ioas, MOCK_APERTURE_START, buf,
+				    psize()));
+	ASSERT_EQ(0, mock_domain(r.fd, r.ioas, &first, &hwpt, NULL));
+
+	pause_arm(_metadata, "auto_hwpt", 1);
+	ASSERT_EQ(0, pthread_create(&thread, NULL, attach_new_mock, &r));
+	ASSERT_TRUE(pause_reached(_metadata, "auto_hwpt", 20));
+	/* the HWPT's only device leaves; the paused attach still holds it */
+	EXPECT_EQ(0, destroy_id(r.fd, first));
+	fault_arm(_metadata, "mock_attach", 1);
+	pause_release("auto_hwpt");
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	fault_arm(_metadata, "mock_attach", 0);
+	EXPECT_EQ(EIO, r.ret);
+
+	/* the failed attach destroyed the HWPT it was left holding */
+	EXPECT_EQ(ENOENT, destroy_id(r.fd, hwpt))
+		TH_LOG("the automatic HWPT outlived its last device");
+	EXPECT_EQ(0, destroy_id(r.fd, r.ioas));
+	close(r.fd);
+	EXPECT_EQ(objects, live_objects());
+	EXPECT_EQ(0, pinned_pages());
+}
+
 TEST_HARNESS_MAIN

@@ -10,9 +10,11 @@
  * when the fallback route is in use. Hot-unplug is unplug.c's.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 #include "kselftest_harness.h"
 #include "iorp_test.h"
@@ -648,6 +650,457 @@ TEST_F(hw, foreign_and_dead_ids)
 	pt = self->ioas_a;
 	EXPECT_EQ(ENOENT, device_attach(self->fd, self->dev, &pt));
 	EXPECT_EQ(0, destroy_id(self->fd, hwpt));
+}
+
+/* --- what the IOMMU is: aperture, page sizes, coherency, info ----------- */
+
+/*
+ * A register of the VT-d unit behind e (its sysfs cap or ecap file); false
+ * if the device has none (AMD-Vi).
+ */
+static bool vtd_register(const struct edu *e, const char *reg, uint64_t *val)
+{
+	char path[192];
+	FILE *f;
+	bool ok;
+
+	snprintf(path, sizeof(path),
+		 "/sys/bus/pci/devices/%s/iommu/intel-iommu/%s", e->name, reg);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	ok = fscanf(f, "%" SCNx64, val) == 1;
+	fclose(f);
+	return ok;
+}
+
+/* The last IOVA the IOMMU behind e translates (VT-d: from its CAP). */
+static uint64_t iommu_last_iova(const struct edu *e)
+{
+	uint64_t cap;
+	unsigned int sagaw, mgaw, agaw, width;
+
+	if (!vtd_register(e, "cap", &cap))
+		return UINT64_MAX;	/* AMD-Vi: a v1 page table has 64 bits */
+	/* the driver's choice: the widest supported AGAW of at most 57 bits */
+	sagaw = (cap >> 8) & 0x1f;
+	mgaw = ((cap >> 16) & 0x3f) + 1;
+	for (agaw = 3; agaw > 0 && !(sagaw & (1 << agaw)); agaw--)
+		;
+	width = 30 + 9 * agaw;
+	if (width > mgaw)
+		width = mgaw;
+	return (1ULL << width) - 1;
+}
+
+/* The highest IOVA IOMMU_IOAS_IOVA_RANGES reports. */
+static uint64_t ioas_last_iova(struct __test_metadata *_metadata, int fd,
+			       __u32 ioas)
+{
+	struct iommu_iova_range ranges[16];
+	__u32 num = ARRAY_SIZE(ranges);
+
+	EXPECT_EQ(0, ioas_iova_ranges(fd, ioas, ranges, &num, NULL));
+	return num ? ranges[num - 1].last : 0;
+}
+
+/*
+ * IOVA_RANGES tells the aperture the IOMMU really translates, whether the
+ * page table was made while the device was blocked (HWPT_ALLOC, an
+ * automatic HWPT) or while it used another (a replace's target); a map
+ * beyond it is refused at once.
+ */
+TEST_F(hw, iova_ranges_are_the_iommus)
+{
+	const uint64_t last = iommu_last_iova(self->alone);
+	__u32 pt = self->ioas_a, hwpt_b, ioas_c, hwpt_c;
+	__u64 aperture;
+
+	TH_LOG("the IOMMU translates IOVA up to %#" PRIx64, last);
+	ASSERT_EQ(0, hwpt_alloc(self->fd, self->dev, self->ioas_b, 0, &hwpt_b));
+	EXPECT_EQ(last, ioas_last_iova(_metadata, self->fd, self->ioas_b));
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	EXPECT_EQ(last, ioas_last_iova(_metadata, self->fd, self->ioas_a));
+	ASSERT_EQ(0, hwpt_info(self->fd, pt, NULL, &aperture, NULL));
+	EXPECT_EQ(last, aperture);
+
+	/* a page table made while the device uses another */
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas_c));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, self->dev, ioas_c, 0, &hwpt_c));
+	EXPECT_EQ(last, ioas_last_iova(_metadata, self->fd, ioas_c));
+	if (last != UINT64_MAX) {
+		EXPECT_EQ(EINVAL, ioas_map_fixed(self->fd, ioas_c, last + 1,
+						 self->x, psize()));
+		EXPECT_EQ(0, ioas_map_fixed(self->fd, ioas_c,
+					    last + 1 - psize(), self->x, psize()));
+	}
+	pt = hwpt_c;
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	pt = hwpt_b;
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	EXPECT_STREQ("Y", dma_reads(_metadata, self, self->alone));
+}
+
+#define HUGE_IOVA	0x4000000ULL	/* 64 MiB: 2 MiB aligned, below edu's 28 bits */
+#define SZ_2M		(2ULL << 20)
+
+/* A 2 MiB hugetlbfs page, or NULL if the guest cannot give one. */
+static unsigned char *huge_page(void)
+{
+	void *p;
+	FILE *f;
+
+	f = fopen("/proc/sys/vm/nr_hugepages", "w");
+	if (f) {
+		fputs("8\n", f);
+		fclose(f);
+	}
+	p = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Does e read, at HUGE_IOVA + offset, the byte pattern of the huge page? */
+static bool dma_reads_huge(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(hw) *self, struct edu *e,
+			   const unsigned char *huge, uint64_t offset)
+{
+	memset(self->z, 0, DMA_LEN);
+	dma(_metadata, e, HUGE_IOVA + offset, false);
+	dma(_metadata, e, IOVA_W, true);
+	return !memcmp(self->z, huge + offset, DMA_LEN);
+}
+
+/*
+ * A 2 MiB page mapped at a 2 MiB aligned IOVA takes one 2 MiB IO page
+ * wherever the IOMMU has them: in a page table made while the device was
+ * blocked, and (on kernels whose page tables know their IOMMU when they
+ * are made) in a replace's target too. The device reads the right bytes
+ * through it.
+ */
+TEST_F(hw, superpages_where_the_iommu_has_them)
+{
+	const char *compat = getenv("IORP_COMPAT");
+	bool knows_iommu = compat && strstr(compat, "iommu_domain_alloc_user=yes");
+	unsigned char *huge = huge_page();
+	__u64 pgsizes, size;
+	__u32 pt, hwpt_b;
+	uint64_t cap;
+
+	if (!huge)
+		SKIP(return, "no 2 MiB hugetlbfs page in this guest");
+	for (size_t i = 0; i < SZ_2M; i++)
+		huge[i] = i * 7 + (i >> 12);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_a, HUGE_IOVA, huge,
+				    SZ_2M));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_b, HUGE_IOVA, huge,
+				    SZ_2M));
+	pt = self->ioas_a;
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	ASSERT_EQ(0, hwpt_info(self->fd, pt, &pgsizes, NULL, NULL));
+	if (vtd_register(self->alone, "cap", &cap)) {
+		/* second-level 2 MiB pages (SLLPS bit 0) */
+		EXPECT_EQ(!!(cap & (1ULL << 34)), !!(pgsizes & SZ_2M));
+	} else {
+		EXPECT_TRUE(pgsizes & SZ_2M);
+	}
+	ASSERT_EQ(0, iopte_size(self->fd, pt, HUGE_IOVA + 0x1000, &size));
+	EXPECT_EQ(pgsizes & SZ_2M ? SZ_2M : psize(), size);
+	EXPECT_TRUE(dma_reads_huge(_metadata, self, self->alone, huge, 0x100040));
+	EXPECT_STREQ("X", dma_reads(_metadata, self, self->alone));
+
+	/* the target of a replace, made while the device uses A */
+	ASSERT_EQ(0, hwpt_alloc(self->fd, self->dev, self->ioas_b, 0, &hwpt_b));
+	ASSERT_EQ(0, iopte_size(self->fd, hwpt_b, HUGE_IOVA, &size));
+	/*
+	 * A 6.1 page table learns its IOMMU's page sizes when it is first
+	 * attached: one filled before (only a replace's target) has 4 KiB
+	 * IO pages (README, "Supported kernels").
+	 */
+	EXPECT_EQ(pgsizes & SZ_2M && knows_iommu ? SZ_2M : psize(), size);
+	pt = hwpt_b;
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	EXPECT_TRUE(dma_reads_huge(_metadata, self, self->alone, huge, 0x1ff000));
+	EXPECT_STREQ("Y", dma_reads(_metadata, self, self->alone));
+	munmap(huge, SZ_2M);
+}
+
+/*
+ * A page table forces cache-coherent DMA where the IOMMU can (VT-d with
+ * snoop control, ECAP bit 7; AMD-Vi always), on every kernel.
+ */
+TEST_F(hw, coherency_enforced_where_the_iommu_can)
+{
+	__u32 pt = self->ioas_a, flags, hwpt_b;
+	bool can = true;
+	uint64_t ecap;
+
+	if (vtd_register(self->alone, "ecap", &ecap))
+		can = ecap & (1 << 7);
+	ASSERT_EQ(0, hwpt_alloc(self->fd, self->dev, self->ioas_b, 0, &hwpt_b));
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	ASSERT_EQ(0, hwpt_info(self->fd, pt, NULL, NULL, &flags));
+	EXPECT_EQ(can, !!(flags & IORP_HWPT_INFO_COHERENT));
+	ASSERT_EQ(0, hwpt_info(self->fd, hwpt_b, NULL, NULL, &flags));
+	EXPECT_EQ(can, !!(flags & IORP_HWPT_INFO_COHERENT));
+	pt = hwpt_b;
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	EXPECT_STREQ("Y", dma_reads(_metadata, self, self->alone));
+}
+
+/*
+ * IOMMU_GET_HW_INFO gives the IOMMU driver's own report where the kernel
+ * has one (VT-d's capability registers, on kernels with the hw_info
+ * operation), and IOMMU_HW_INFO_TYPE_NONE elsewhere.
+ */
+TEST_F(hw, hw_info_reports_the_iommu)
+{
+	const char *compat = getenv("IORP_COMPAT");
+	bool kernel_reports = compat && strstr(compat, "iommu_ops_hw_info=yes");
+	struct iommu_hw_info_vtd vtd;
+	struct iommu_hw_info cmd = {
+		.size = sizeof(cmd),
+		.dev_id = self->dev,
+		.data_len = sizeof(vtd),
+		.data_uptr = (uintptr_t)&vtd,
+	};
+	uint64_t cap, ecap;
+
+	memset(&vtd, 0xa5, sizeof(vtd));
+	ASSERT_EQ(0, ioctl_errno(self->fd, IOMMU_GET_HW_INFO, &cmd));
+	if (kernel_reports && vtd_register(self->alone, "cap", &cap) &&
+	    vtd_register(self->alone, "ecap", &ecap)) {
+		EXPECT_EQ(IOMMU_HW_INFO_TYPE_INTEL_VTD, cmd.out_data_type);
+		EXPECT_EQ(sizeof(vtd), cmd.data_len);
+		EXPECT_EQ(cap, vtd.cap_reg);
+		EXPECT_EQ(ecap, vtd.ecap_reg);
+	} else {
+		EXPECT_EQ(IOMMU_HW_INFO_TYPE_NONE, cmd.out_data_type);
+		EXPECT_EQ(0, cmd.data_len);
+	}
+}
+
+/*
+ * Reserved regions are enforced when a device attaches, as upstream does
+ * (iommufd_hwpt_paging_alloc() does not look at them): a HWPT may be made
+ * from an IOAS that maps the MSI window, and the device cannot attach to
+ * it while it does.
+ */
+TEST_F(hw, hwpt_alloc_over_the_msi_window)
+{
+	__u32 pt = self->ioas_a, hwpt_b;
+
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_b, MSI_IOVA, self->x,
+				    psize()));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, self->dev, self->ioas_b, 0, &hwpt_b));
+	pt = hwpt_b;
+	EXPECT_EQ(EADDRINUSE, device_attach(self->fd, self->dev, &pt));
+	EXPECT_STREQ("X", dma_reads(_metadata, self, self->alone));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_b, MSI_IOVA, psize(), NULL));
+	pt = hwpt_b;
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	EXPECT_STREQ("Y", dma_reads(_metadata, self, self->alone));
+}
+
+/*
+ * A replace whose answer cannot be written back puts the device back on
+ * the page table it had (the call fails with EFAULT); an attach whose
+ * answer cannot be written back detaches again, as VFIO does.
+ */
+TEST_F(hw, unwritable_attach_result_changes_nothing)
+{
+	uint64_t objects, pinned;
+	struct iommu_replace_device_attach cmd = {
+		.size = sizeof(cmd),
+		.dev_id = self->dev,
+	};
+	__u32 pt = self->ioas_a, old, hwpt_b;
+	void *ro;
+
+	ASSERT_EQ(0, hwpt_alloc(self->fd, self->dev, self->ioas_b, 0, &hwpt_b));
+	objects = live_objects();
+	pinned = pinned_pages();
+	cmd.pt_id = self->ioas_a;
+	ro = readonly_copy(_metadata, &cmd, sizeof(cmd));
+	EXPECT_EQ(EFAULT, ioctl_errno(self->fd, IOMMU_REPLACE_DEVICE_ATTACH, ro));
+	munmap(ro, psize());
+	dma_load_pattern(_metadata, self, self->alone);
+	EXPECT_FALSE(dma_write_lands(_metadata, self, self->alone));
+	EXPECT_EQ(objects, live_objects());
+	EXPECT_EQ(pinned, pinned_pages());
+
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	ASSERT_STREQ("X", dma_reads(_metadata, self, self->alone));
+	old = pt;
+	objects = live_objects();
+	pinned = pinned_pages();
+	for (int i = 0; i < 2; i++) {
+		/* to a HWPT, and to an IOAS (a new automatic HWPT) */
+		cmd.pt_id = i ? self->ioas_b : hwpt_b;
+		ro = readonly_copy(_metadata, &cmd, sizeof(cmd));
+		EXPECT_EQ(EFAULT, ioctl_errno(self->fd,
+					      IOMMU_REPLACE_DEVICE_ATTACH, ro));
+		munmap(ro, psize());
+		EXPECT_STREQ("X", dma_reads(_metadata, self, self->alone));
+		EXPECT_EQ(objects, live_objects());
+		EXPECT_EQ(pinned, pinned_pages());
+		/* still on the same HWPT */
+		pt = self->ioas_a;
+		EXPECT_EQ(0, device_attach(self->fd, self->dev, &pt));
+		EXPECT_EQ(old, pt);
+	}
+}
+
+/* --- allocation failures inside the IOMMU driver (fail-nth) ---------------- */
+
+struct fail_nth {
+	int fd;		/* /proc/self/task/<tid>/fail-nth, or -1 */
+};
+
+/* Make every slab and page allocation of this task injectable, quietly. */
+static bool fail_nth_setup(struct fail_nth *nth)
+{
+	static const char *const files[][2] = {
+		{ "/sys/kernel/debug/failslab/ignore-gfp-wait", "N" },
+		{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N" },
+		{ "/sys/kernel/debug/failslab/verbose", "0" },
+		{ "/sys/kernel/debug/fail_page_alloc/verbose", "0" },
+	};
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
+		 (long)syscall(SYS_gettid));
+	nth->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (nth->fd < 0)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		sysfs_write(files[i][0], files[i][1]);
+	return true;
+}
+
+static void fail_nth_arm(struct fail_nth *nth, unsigned int n)
+{
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%u", n);
+
+	if (pwrite(nth->fd, buf, len, 0) != len)
+		abort();
+}
+
+/* Did the armed failure fire? Disarms. */
+static bool fail_nth_fired(struct fail_nth *nth)
+{
+	char buf[16] = "";
+	ssize_t n = pread(nth->fd, buf, sizeof(buf) - 1, 0);
+
+	while (pwrite(nth->fd, "0", 1, 0) != 1)
+		;
+	return n == 2 && buf[0] == '0';
+}
+
+/*
+ * Every allocation on the way of a detach, an attach and a replace fails
+ * in turn, the IOMMU driver's own included (6.1's VT-d allocates in every
+ * attach, the way back to blocking too). Each call either succeeds or
+ * fails leaving what it found; a detach always blocks DMA; nothing warns.
+ * A replace that fails may find the driver unable to put the group back
+ * as well: then (and only then) the group is left blocked and detached,
+ * which the device's DMA and the live objects show (README, "Devices").
+ */
+TEST_F(hw, driver_allocation_failures)
+{
+	struct fail_nth nth;
+	__u32 pt, hwpt_b, auto_a;
+	unsigned int n, fired = 0;
+	uint64_t objects, pinned;
+	int ret;
+
+	if (!fail_nth_setup(&nth))
+		SKIP(return, "needs fail-nth (CONFIG_FAULT_INJECTION: the debug kernel)");
+	ASSERT_EQ(0, hwpt_alloc(self->fd, self->dev, self->ioas_b, 0, &hwpt_b));
+
+	/* detach */
+	for (n = 1; n < 400; n++) {
+		pt = self->ioas_a;
+		ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+		dma_load_pattern(_metadata, self, self->alone);
+		fail_nth_arm(&nth, n);
+		ret = device_detach(self->fd, self->dev);
+		if (!fail_nth_fired(&nth))
+			break;
+		fired++;
+		ASSERT_EQ(0, ret);
+		EXPECT_FALSE(dma_write_lands(_metadata, self, self->alone))
+			TH_LOG("detach with allocation %u failing: DMA not blocked", n);
+	}
+	ASSERT_EQ(0, ret);
+	TH_LOG("detach: %u allocations failed in turn", n - 1);
+
+	/* attach to a HWPT from detached */
+	for (n = 1; n < 400; n++) {
+		objects = live_objects();
+		pinned = pinned_pages();
+		pt = hwpt_b;
+		fail_nth_arm(&nth, n);
+		ret = device_attach(self->fd, self->dev, &pt);
+		if (!fail_nth_fired(&nth))
+			break;
+		fired++;
+		if (ret) {
+			dma_load_pattern(_metadata, self, self->alone);
+			EXPECT_FALSE(dma_write_lands(_metadata, self, self->alone));
+			EXPECT_EQ(objects, live_objects());
+			EXPECT_EQ(pinned, pinned_pages());
+		} else {
+			EXPECT_STREQ("Y", dma_reads(_metadata, self, self->alone));
+			ASSERT_EQ(0, device_detach(self->fd, self->dev));
+		}
+	}
+	ASSERT_EQ(0, ret);
+	EXPECT_STREQ("Y", dma_reads(_metadata, self, self->alone));
+	TH_LOG("attach: %u allocations failed in turn", n - 1);
+
+	/* replace from A's automatic HWPT to B's HWPT */
+	for (n = 1; n < 400; n++) {
+		pt = self->ioas_a;
+		ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+		auto_a = pt;
+		ASSERT_STREQ("X", dma_reads(_metadata, self, self->alone));
+		objects = live_objects();
+		pinned = pinned_pages();
+		pt = hwpt_b;
+		fail_nth_arm(&nth, n);
+		ret = device_attach(self->fd, self->dev, &pt);
+		if (!fail_nth_fired(&nth))
+			break;
+		fired++;
+		if (!ret) {
+			EXPECT_STREQ("Y", dma_reads(_metadata, self, self->alone));
+			continue;
+		}
+		if (!strcmp("X", dma_reads(_metadata, self, self->alone))) {
+			/* the old attachment, as it was */
+			EXPECT_EQ(objects, live_objects());
+			EXPECT_EQ(pinned, pinned_pages());
+			pt = self->ioas_a;
+			EXPECT_EQ(0, device_attach(self->fd, self->dev, &pt));
+			EXPECT_EQ(auto_a, pt);
+		} else {
+			/* blocked and detached: A's automatic HWPT is gone */
+			TH_LOG("replace, allocation %u: the group was left blocked", n);
+			dma_load_pattern(_metadata, self, self->alone);
+			EXPECT_FALSE(dma_write_lands(_metadata, self, self->alone));
+			EXPECT_EQ(objects - 1, live_objects());
+			EXPECT_EQ(ENOENT, destroy_id(self->fd, auto_a));
+		}
+		ASSERT_EQ(0, device_detach(self->fd, self->dev));
+	}
+	ASSERT_EQ(0, ret);
+	EXPECT_STREQ("Y", dma_reads(_metadata, self, self->alone));
+	TH_LOG("replace: %u allocations failed in turn", n - 1);
+	EXPECT_LT(0, fired);
+	close(nth.fd);
 }
 
 /* Closing the file with devices attached leaves no trace. */

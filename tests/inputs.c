@@ -376,6 +376,15 @@ TEST_F(inputs, ioas_map)
 		  { .flags = IOMMU_IOAS_MAP_FIXED_IOVA |
 			     IOMMU_IOAS_MAP_READABLE,
 		    .user_va = (uintptr_t)ro, .length = P, .iova = F }, 0, 0 },
+		/*
+		 * Read-only pins are never forced: memory the process cannot
+		 * read (PROT_NONE) is not pinned for a READABLE map either.
+		 */
+		{ "READABLE map of inaccessible memory",
+		  { .flags = IOMMU_IOAS_MAP_FIXED_IOVA |
+			     IOMMU_IOAS_MAP_READABLE,
+		    .user_va = (uintptr_t)hole, .length = P, .iova = F },
+		  0, EFAULT },
 	};
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -387,22 +396,89 @@ TEST_F(inputs, ioas_map)
 	}
 }
 
-/* iommufd_get_ioas(): a missing ID, ID 0 and an ID of another type: ENOENT */
+/*
+ * iommufd_get_ioas(): a missing ID, ID 0 and an ID of another type: ENOENT.
+ * The IOAS is looked up before the length is checked (iopt_alloc_pages()),
+ * so a bad ID with a bad length is ENOENT too.
+ */
 TEST_F(inputs, ioas_map_bad_ids)
 {
+	const __u64 lengths[] = { self->page, 0, UINT64_MAX - 1 };
 
+	for (unsigned int i = 0; i < ARRAY_SIZE(self->bad_ids); i++) {
+		for (unsigned int l = 0; l < ARRAY_SIZE(lengths); l++) {
+			struct iommu_ioas_map cmd = {
+				.flags = MAP_FIXED_RW,
+				.ioas_id = self->bad_ids[i],
+				.user_va = (uintptr_t)self->buf,
+				.length = lengths[l],
+				.iova = self->free_iova,
+			};
+
+			run_map(_metadata, self, variant->mock_domain,
+				"bad IOAS ID", cmd, ENOENT, ENOENT);
+		}
+	}
+	/* the same for a user_va + length that wraps */
 	for (unsigned int i = 0; i < ARRAY_SIZE(self->bad_ids); i++) {
 		struct iommu_ioas_map cmd = {
 			.flags = MAP_FIXED_RW,
 			.ioas_id = self->bad_ids[i],
-			.user_va = (uintptr_t)self->buf,
-			.length = self->page,
+			.user_va = -(__u64)self->page,
+			.length = 2 * self->page,
 			.iova = self->free_iova,
 		};
 
-		run_map(_metadata, self, variant->mock_domain, "bad IOAS ID",
-			cmd, ENOENT, ENOENT);
+		run_map(_metadata, self, variant->mock_domain,
+			"bad IOAS ID, user_va + length wraps", cmd, ENOENT,
+			ENOENT);
 	}
+}
+
+/*
+ * MAP and COPY whose result cannot be written back fail with EFAULT but
+ * keep the mapping, as upstream does: undoing it could remove a mapping
+ * another thread made at that IOVA in the meantime.
+ */
+TEST_F(inputs, unwritable_map_result_keeps_the_mapping)
+{
+	const __u64 F = self->free_iova, P = self->page;
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = MAP_FIXED_RW,
+		.ioas_id = self->ioas,
+		.user_va = (uintptr_t)self->buf,
+		.length = P,
+		.iova = F,
+	};
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy),
+		.flags = MAP_FIXED_RW,
+		.dst_ioas_id = self->ioas,
+		.src_ioas_id = self->ioas,
+		.length = self->a_len,
+		.dst_iova = F + P,
+		.src_iova = self->a_iova,
+	};
+	__u64 unmapped = 0;
+	void *ro;
+
+	ro = readonly_copy(_metadata, &map, sizeof(map));
+	EXPECT_EQ(EFAULT, ioctl_errno(self->fd, IOMMU_IOAS_MAP, ro));
+	munmap(ro, self->page);
+	EXPECT_EQ(EEXIST, ioas_map_fixed(self->fd, self->ioas, F, self->buf, P))
+		TH_LOG("MAP with an unwritable result removed its mapping");
+
+	ro = readonly_copy(_metadata, &copy, sizeof(copy));
+	EXPECT_EQ(EFAULT, ioctl_errno(self->fd, IOMMU_IOAS_COPY, ro));
+	munmap(ro, self->page);
+	EXPECT_EQ(EEXIST, ioas_map_fixed(self->fd, self->ioas, F + P, self->buf,
+					 P))
+		TH_LOG("COPY with an unwritable result removed its mapping");
+
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, F, FREE_LEN, &unmapped));
+	EXPECT_EQ(P + self->a_len, unmapped);
+	expect_unchanged(_metadata, self, "unwritable MAP and COPY results");
 }
 
 static void run_copy(struct __test_metadata *_metadata,

@@ -514,6 +514,37 @@ static inline int create_access(int fd, __u32 ioas, __u32 flags,
 }
 
 /* Pins [iova, iova + len) through an access; *item names the pin */
+/* HWPT_INFO: what a HWPT's domain is (test flavour) */
+static inline int hwpt_info(int fd, __u32 hwpt, __u64 *pgsize_bitmap,
+			    __u64 *aperture_last, __u32 *flags)
+{
+	struct iommu_test_cmd cmd = TEST_CMD(IORP_TEST_OP_HWPT_INFO, hwpt);
+	int ret = ioctl_errno(fd, IOMMU_TEST_CMD, &cmd);
+
+	if (ret)
+		return ret;
+	if (pgsize_bitmap)
+		*pgsize_bitmap = cmd.hwpt_info.out_pgsize_bitmap;
+	if (aperture_last)
+		*aperture_last = cmd.hwpt_info.out_aperture_last;
+	if (flags)
+		*flags = cmd.hwpt_info.out_flags;
+	return 0;
+}
+
+/* IOPTE_SIZE: the IO page size mapping iova in a HWPT (test flavour) */
+static inline int iopte_size(int fd, __u32 hwpt, __u64 iova, __u64 *size)
+{
+	struct iommu_test_cmd cmd = TEST_CMD(IORP_TEST_OP_IOPTE_SIZE, hwpt);
+	int ret;
+
+	cmd.iopte_size.iova = iova;
+	ret = ioctl_errno(fd, IOMMU_TEST_CMD, &cmd);
+	if (!ret)
+		*size = cmd.iopte_size.out_size;
+	return ret;
+}
+
 static inline int access_pages(int fd, int access_fd, __u32 flags, __u64 iova,
 			       __u64 len, const void *va, __u32 *item)
 {
@@ -627,6 +658,58 @@ static inline double now_seconds(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* --- pause points (fault.h): races made reproducible ----------------------- */
+
+#define IORP_PAUSE_DIR		IORP_DEBUGFS_DIR "/pause"
+
+enum { PAUSE_IDLE, PAUSE_ARMED, PAUSE_WAITING };
+
+/*
+ * Arm a pause point (n >= 1: the n-th thread to reach it from now on waits
+ * there), or release it and any waiter (n = 0).
+ */
+static inline void pause_arm(struct __test_metadata *_metadata,
+			     const char *point, unsigned int n)
+{
+	char path[128], buf[16];
+	int fd, len;
+
+	snprintf(path, sizeof(path), IORP_PAUSE_DIR "/%s", point);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("cannot open %s: %s", path, strerror(errno));
+	len = snprintf(buf, sizeof(buf), "%u\n", n);
+	ASSERT_EQ(len, write(fd, buf, len));
+	close(fd);
+}
+
+#define pause_release(point) pause_arm(_metadata, point, 0)
+
+/* Wait (at most seconds) until a thread waits at the point. */
+static inline bool pause_reached(struct __test_metadata *_metadata,
+				 const char *point, double seconds)
+{
+	double end = now_seconds() + seconds;
+	char name[64];
+
+	snprintf(name, sizeof(name), "pause/%s", point);
+	while (counter_read(_metadata, name) != PAUSE_WAITING) {
+		if (now_seconds() > end)
+			return false;
+		usleep(1000);
+	}
+	return true;
+}
+
+/* Is a thread still waiting at the point? */
+static inline bool pause_waiting(struct __test_metadata *_metadata,
+				 const char *point)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "pause/%s", point);
+	return counter_read(_metadata, name) == PAUSE_WAITING;
 }
 
 #endif /* IORP_TEST_H */

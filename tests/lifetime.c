@@ -493,4 +493,50 @@ TEST_F(life, killed_process_with_access_and_hwpt_leaves_nothing)
 	killed_in_a_map_loop(_metadata, self, true);
 }
 
+/*
+ * An unmap that an access never lets go of gives up with EDEADLOCK and
+ * changes nothing: every area it asked the access to unpin takes pins
+ * again afterwards, not only the one it asked last.
+ */
+TEST_F(life, unmap_deadlock_leaves_every_area_usable)
+{
+	const unsigned long P = self->page;
+	__u32 ioas, item, sticky;
+	__u64 unmapped = 0;
+	int fd, access;
+	char *buf;
+
+	buf = alloc_buffer(_metadata, 2 * P);
+	fd = open_dev();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
+	/* two areas: the access lets go of its pin in the first only */
+	ASSERT_EQ(0, ioas_map_fixed(fd, ioas, IOVA(0), buf, P));
+	ASSERT_EQ(0, ioas_map_fixed(fd, ioas, IOVA(0) + P, buf + P, P));
+	ASSERT_EQ(0, create_access(fd, ioas,
+				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				   &access));
+	ASSERT_EQ(0, access_pages(fd, access, 0, IOVA(0), P, buf, &item));
+	ASSERT_EQ(0, access_pages(fd, access, IORP_FLAGS_ACCESS_STICKY,
+				  IOVA(0) + P, P, buf + P, &sticky));
+
+	EXPECT_EQ(EDEADLOCK, ioas_unmap(fd, ioas, IOVA(0), 2 * P, &unmapped));
+	/* both areas are still mapped and take pins */
+	EXPECT_EQ(0, access_pages(fd, access, 0, IOVA(0), P, buf, &item))
+		TH_LOG("the first area refuses pins after the failed unmap");
+	EXPECT_EQ(0, access_pages_destroy(fd, access, item));
+	EXPECT_EQ(0, access_pages(fd, access, 0, IOVA(0) + P, P, buf + P,
+				  &item))
+		TH_LOG("the second area refuses pins after the failed unmap");
+	EXPECT_EQ(0, access_pages_destroy(fd, access, item));
+
+	/* once the access lets go, the unmap goes through */
+	EXPECT_EQ(0, access_pages_destroy(fd, access, sticky));
+	EXPECT_EQ(0, ioas_unmap(fd, ioas, IOVA(0), 2 * P, &unmapped));
+	EXPECT_EQ(2 * P, unmapped);
+	close(access);
+	close(fd);
+	expect_baseline(_metadata, self, "after the deadlocked unmap");
+}
+
 TEST_HARNESS_MAIN

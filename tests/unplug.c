@@ -9,8 +9,14 @@
  * of the pair that is removed and rescanned comes back in an iommu group of
  * its own (Linux groups a slot's functions only when it enumerates the
  * slot whole), so the pair is no longer a group afterwards.
+ *
+ * Races with removal are made reproducible by the module's pause points
+ * (fault.h): a close(), a bind and a stalled pin are held at the worst
+ * moment while a device goes away; the debug kernel's KASAN and lockdep
+ * witness what a lost race would do.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +122,238 @@ TEST_F(hw, one_device_of_a_group)
 	EXPECT_EQ(0, device_unbind(self->fd, d1));
 	edu_close(e);
 	close(group_fd);
+}
+
+/* --- races with removal ----------------------------------------------------- */
+
+/* Something a thread does while the test races it; done is set at the end. */
+struct side_job {
+	pthread_t thread;
+	void *(*fn)(struct side_job *job);
+	int fd, group_fd;
+	struct edu *e;
+	__u32 dev, pt;
+	int ret;
+	volatile bool done;
+};
+
+static void *side_job_run(void *arg)
+{
+	struct side_job *job = arg;
+
+	job->fn(job);
+	__atomic_store_n(&job->done, true, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void side_job_start(struct __test_metadata *_metadata,
+			   struct side_job *job)
+{
+	job->done = false;
+	ASSERT_EQ(0, pthread_create(&job->thread, NULL, side_job_run, job));
+}
+
+/* Did the job finish within seconds? It is joined either way. */
+static bool side_job_finishes(struct side_job *job, double seconds)
+{
+	double end = now_seconds() + seconds;
+
+	while (!__atomic_load_n(&job->done, __ATOMIC_SEQ_CST) &&
+	       now_seconds() < end)
+		usleep(1000);
+	return __atomic_load_n(&job->done, __ATOMIC_SEQ_CST);
+}
+
+static void *job_close(struct side_job *job)
+{
+	job->ret = close(job->fd) ? errno : 0;
+	return NULL;
+}
+
+static void *job_remove(struct side_job *job)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/remove",
+		 job->e->name);
+	job->ret = -sysfs_write(path, "1");
+	return NULL;
+}
+
+static void *job_bind(struct side_job *job)
+{
+	job->ret = bind_dev(job->fd, job->e, job->group_fd, &job->dev);
+	return NULL;
+}
+
+static void *job_attach(struct side_job *job)
+{
+	job->ret = device_attach(job->fd, job->dev, &job->pt);
+	return NULL;
+}
+
+/* Another file's whole story with a device: none of it may wait. */
+static void *job_other_user(struct side_job *job)
+{
+	int fd = open_dev();
+	__u32 ioas, dev, pt;
+
+	job->ret = fd < 0 ? errno : 0;
+	if (fd < 0)
+		return NULL;
+	job->ret = ioas_alloc(fd, &ioas) ?:
+		   bind_dev(fd, job->e, job->group_fd, &dev) ?:
+		   device_attach(fd, dev, (pt = ioas, &pt)) ?:
+		   device_detach(fd, dev) ?: device_unbind(fd, dev);
+	if (close(fd) && !job->ret)
+		job->ret = errno;
+	return NULL;
+}
+
+/*
+ * close() walks the file's objects while hot-unplug detaches a device: the
+ * walk is held just before it takes the automatic HWPT two devices of
+ * different groups share, and the last of them is removed meanwhile, which
+ * frees that HWPT. Objects: IOAS A (1), IOAS B (2), the lone device (3),
+ * the HWPT (4), the bridged device (5); the close visits them in ID order.
+ */
+TEST_F(hw, close_races_unplug)
+{
+	struct side_job closer = { .fn = job_close };
+	struct side_job remover = { .fn = job_remove };
+	uint64_t objects = live_objects() - 3;	/* the fixture's IOASes, lone device */
+	__u32 pt, bdev, hwpt;
+
+	for (int round = 0; round < 3; round++) {
+		if (round) {
+			ASSERT_EQ(0, sysfs_write("/sys/bus/pci/rescan", "1"));
+			close_devices(self);
+			find_devices(_metadata, self);
+			self->fd = open_dev();
+			ASSERT_LE(0, self->fd);
+			ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_a));
+			ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_b));
+			ASSERT_EQ(0, bind_dev(self->fd, self->alone,
+					      self->alone_group_fd, &self->dev));
+		}
+		pt = self->ioas_a;
+		ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+		hwpt = pt;
+		ASSERT_EQ(0, bind_dev(self->fd, self->bridged[0],
+				      self->bridged_group_fd, &bdev));
+		pt = self->ioas_a;
+		ASSERT_EQ(0, device_attach(self->fd, bdev, &pt));
+		ASSERT_EQ(hwpt, pt) TH_LOG("the two groups should share a HWPT");
+		ASSERT_EQ(4, hwpt);
+
+		/* the walk's fourth visit waits */
+		pause_arm(_metadata, "release", 4);
+		closer.fd = self->fd;
+		self->fd = -1;
+		side_job_start(_metadata, &closer);
+		ASSERT_TRUE(pause_reached(_metadata, "release", 20));
+		remover.e = self->bridged[0];
+		edu_close(self->bridged[0]);
+		side_job_start(_metadata, &remover);
+		EXPECT_TRUE(side_job_finishes(&remover, 20))
+			TH_LOG("the removal waited for close()");
+		pause_release("release");
+		pthread_join(closer.thread, NULL);
+		pthread_join(remover.thread, NULL);
+		EXPECT_EQ(0, closer.ret);
+		EXPECT_EQ(0, remover.ret);
+		EXPECT_EQ(objects, live_objects());
+	}
+	ASSERT_EQ(0, sysfs_write("/sys/bus/pci/rescan", "1"));
+}
+
+/*
+ * A bind that looked the device up and checked it is held while the device
+ * is removed (its IOMMU state is freed then); it must not bind a device
+ * that is gone, or one that binds must never touch its IOMMU again.
+ */
+TEST_F(hw, bind_races_unplug)
+{
+	struct side_job binder = { .fn = job_bind };
+	struct side_job remover = { .fn = job_remove };
+	__u32 pt;
+
+	pause_arm(_metadata, "bind", 1);
+	binder.fd = self->fd;
+	binder.e = self->bridged[1];
+	binder.group_fd = self->bridged_group_fd;
+	side_job_start(_metadata, &binder);
+	ASSERT_TRUE(pause_reached(_metadata, "bind", 20));
+	remover.e = self->bridged[1];
+	edu_close(self->bridged[1]);
+	side_job_start(_metadata, &remover);
+	/* the removal may wait for the bind to finish; give it a moment */
+	side_job_finishes(&remover, 2);
+	pause_release("bind");
+	pthread_join(binder.thread, NULL);
+	pthread_join(remover.thread, NULL);
+	EXPECT_EQ(0, remover.ret);
+	if (binder.ret) {
+		EXPECT_EQ(ENODEV, binder.ret);
+	} else {
+		/* bound before the removal: it is gone now */
+		pt = self->ioas_a;
+		EXPECT_EQ(ENODEV, device_attach(self->fd, binder.dev, &pt));
+		pt = self->ioas_b;
+		EXPECT_EQ(ENODEV, hwpt_alloc(self->fd, binder.dev, pt, 0, &pt));
+		EXPECT_EQ(0, device_unbind(self->fd, binder.dev));
+	}
+	/* the lone device, in its own group, still works */
+	pt = self->ioas_a;
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	EXPECT_STREQ("X", dma_reads(_metadata, self, self->alone));
+	ASSERT_EQ(0, sysfs_write("/sys/bus/pci/rescan", "1"));
+}
+
+/*
+ * A pin that stalls (FUSE-backed memory would) while an attach fills a new
+ * page table must stall only that attach: removing the very device being
+ * attached, and another file's bind, attach, detach, unbind and close of
+ * another device, all finish while the pin still waits.
+ */
+TEST_F(hw, stalled_pin_blocks_nobody)
+{
+	struct side_job attacher = { .fn = job_attach };
+	struct side_job remover = { .fn = job_remove };
+	struct side_job other = { .fn = job_other_user };
+	uint64_t objects = live_objects(), pinned = pinned_pages();
+
+	pause_arm(_metadata, "pin", 1);
+	attacher.fd = self->fd;
+	attacher.dev = self->dev;
+	attacher.pt = self->ioas_a;
+	side_job_start(_metadata, &attacher);
+	ASSERT_TRUE(pause_reached(_metadata, "pin", 20));
+
+	remover.e = self->alone;
+	edu_close(self->alone);
+	side_job_start(_metadata, &remover);
+	usleep(200000);
+	other.e = self->bridged[0];
+	other.group_fd = self->bridged_group_fd;
+	side_job_start(_metadata, &other);
+	EXPECT_TRUE(side_job_finishes(&remover, 10))
+		TH_LOG("removing the device waited for a stalled pin");
+	EXPECT_TRUE(side_job_finishes(&other, 10))
+		TH_LOG("another file's bind/attach/unbind waited for a stalled pin");
+	EXPECT_TRUE(pause_waiting(_metadata, "pin"));
+	pause_release("pin");
+	pthread_join(attacher.thread, NULL);
+	pthread_join(remover.thread, NULL);
+	pthread_join(other.thread, NULL);
+	EXPECT_EQ(0, remover.ret);
+	EXPECT_EQ(0, other.ret) TH_LOG("other user: %s", errname(other.ret));
+	/* the attach lost the race with the removal, and left nothing */
+	EXPECT_EQ(ENODEV, attacher.ret) TH_LOG("attach: %s", errname(attacher.ret));
+	EXPECT_EQ(objects, live_objects());
+	EXPECT_EQ(pinned, pinned_pages());
+	EXPECT_EQ(0, device_unbind(self->fd, self->dev));
+	ASSERT_EQ(0, sysfs_write("/sys/bus/pci/rescan", "1"));
 }
 
 TEST_HARNESS_MAIN

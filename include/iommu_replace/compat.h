@@ -109,14 +109,15 @@ static inline bool iorp_group_has_isolated_msi(struct iommu_group *group,
  * with EOPNOTSUPP. There the domain is left as it is, as VFIO type1 of 6.1
  * leaves it until a group is attached.
  */
-static inline void iorp_enforce_cache_coherency(struct iommu_domain *domain,
+static inline bool iorp_enforce_cache_coherency(struct iommu_domain *domain,
 						struct device *dev)
 {
 #ifdef HAVE_IOMMU_CAP_ENFORCE_CACHE_COHERENCY
 	if (device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY) &&
 	    domain->ops->enforce_cache_coherency)
-		domain->ops->enforce_cache_coherency(domain);
+		return domain->ops->enforce_cache_coherency(domain);
 #endif
+	return false;
 }
 
 /* 6.5: a domain records the driver that made it. */

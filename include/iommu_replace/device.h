@@ -30,7 +30,7 @@
 struct iommu_domain;
 struct iommu_group;
 struct iorp_device;
-struct iorp_group;
+struct iorp_attach_group;
 struct iorp_ioas;
 
 /**
@@ -64,7 +64,8 @@ struct iorp_hw_info {
 /**
  * struct iorp_device_ops - what a kind of device provides
  * @alloc_flags: IOMMU_HWPT_ALLOC_* flags @domain_alloc understands
- * @domain_alloc: a new, empty paging domain for the device's IOMMU
+ * @domain_alloc: a new, empty paging domain for the device's IOMMU; sets
+ *                *@coherent if the IOMMU forces its DMA to snoop CPU caches
  * @domain_free: free a domain from @domain_alloc
  * @domain_compatible: could the device be attached to this domain?
  * @group_switch: move the group's hardware from @old to @new (either may be
@@ -77,11 +78,12 @@ struct iorp_hw_info {
  */
 struct iorp_device_ops {
 	u32 alloc_flags;
-	struct iommu_domain *(*domain_alloc)(struct iorp_device *idev, u32 flags);
+	struct iommu_domain *(*domain_alloc)(struct iorp_device *idev, u32 flags,
+					     bool *coherent);
 	void (*domain_free)(struct iommu_domain *domain);
 	bool (*domain_compatible)(struct iorp_device *idev,
 				  struct iommu_domain *domain);
-	int (*group_switch)(struct iorp_group *group, struct iommu_domain *old,
+	int (*group_switch)(struct iorp_attach_group *agroup, struct iommu_domain *old,
 			    struct iommu_domain *new);
 	int (*reserved)(struct iorp_device *idev, struct list_head *list);
 	void (*hw_info)(struct iorp_device *idev, struct iorp_hw_info *info);
@@ -99,6 +101,7 @@ struct iorp_device_ops {
  * @auto_node: in ioas->auto_hwpts, for automatic HWPTs
  * @auto_domain: made by an attach to an IOAS; goes with its last device
  * @nest_parent: allocated with IOMMU_HWPT_ALLOC_NEST_PARENT
+ * @coherent: the IOMMU forces the DMA through @domain to snoop CPU caches
  */
 struct iorp_hwpt {
 	struct iorp_object obj;
@@ -110,6 +113,7 @@ struct iorp_hwpt {
 	struct list_head auto_node;
 	bool auto_domain;
 	bool nest_parent;
+	bool coherent;
 };
 
 /**
@@ -120,7 +124,7 @@ struct iorp_hwpt {
  * @attached: devices attached to @hwpt (each holds a reference on it)
  * @priv: the device kind's own state
  */
-struct iorp_group {
+struct iorp_attach_group {
 	struct mutex lock;	/* attachment state of the group */
 	struct list_head devices;
 	struct iorp_hwpt *hwpt;
@@ -144,7 +148,7 @@ struct iorp_group {
 struct iorp_device {
 	struct iorp_object obj;
 	struct iorp_ctx *ctx;
-	struct iorp_group *group;
+	struct iorp_attach_group *agroup;
 	struct list_head group_node;
 	const struct iorp_device_ops *ops;
 	void *priv;
@@ -158,20 +162,20 @@ struct iorp_hwpt *iorp_hwpt_alloc(struct iorp_ctx *ctx, struct iorp_ioas *ioas,
 				  bool auto_domain);
 
 /* domain_switch.c */
-unsigned int iorp_group_device_count(struct iommu_group *group);
+unsigned int iorp_group_device_count(struct iommu_group *iommu_group);
 
 /* pci_device.c */
 int iorp_pci_init(void);
 void iorp_pci_exit(void);
 
 /* device.c */
-void iorp_group_init(struct iorp_group *group, void *priv);
+void iorp_attach_group_init(struct iorp_attach_group *agroup, void *priv);
 struct iorp_device *iorp_device_create(struct iorp_ctx *ctx,
-				       struct iorp_group *group,
+				       struct iorp_attach_group *agroup,
 				       const struct iorp_device_ops *ops,
 				       void *priv);
 struct iorp_device *iorp_device_bind(struct iorp_ctx *ctx,
-				     struct iorp_group *group,
+				     struct iorp_attach_group *agroup,
 				     const struct iorp_device_ops *ops,
 				     void *priv);
 void iorp_device_unbind(struct iorp_device *idev);

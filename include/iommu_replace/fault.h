@@ -12,7 +12,16 @@
  * before it fires, 0 once it fired or when disarmed. Module-wide.
  * Production builds have no sites: iorp_should_fail() is always false.
  *
- * Locking: the countdowns are atomics.
+ * Pause points make races reproducible: a test writes N > 0 to
+ * /sys/kernel/debug/iommu_replace/pause/<point>, and the N-th thread to
+ * reach the point from then on waits there (the file then reads 2) until
+ * the test writes 0, or at most 30 seconds; meanwhile the test does what
+ * must race with it. Reading gives 0 (idle), 1 (armed) or 2 (a thread
+ * waits). Only one thread waits per arming; others pass. Production builds
+ * pause nowhere.
+ *
+ * Locking: the countdowns and pause states are atomics. A pause point must
+ * be reached where sleeping is allowed.
  */
 #ifndef IORP_FAULT_H
 #define IORP_FAULT_H
@@ -34,13 +43,26 @@ enum iorp_fault_site {
 	IORP_FAULT_MAX,
 };
 
+enum iorp_pause_point {
+	IORP_PAUSE_RELEASE,	/* closing a file, before it destroys an object */
+	IORP_PAUSE_BIND,	/* binding a PCI device, after its checks */
+	IORP_PAUSE_AUTO_HWPT,	/* attaching, with a reused automatic HWPT held */
+	IORP_PAUSE_PIN,		/* pinning user pages, before the pin */
+	IORP_PAUSE_MAX,
+};
+
 #ifdef IORP_TEST
 bool iorp_should_fail(enum iorp_fault_site site);
+void iorp_pause(enum iorp_pause_point point);
 void iorp_faults_init(struct dentry *dir);
 #else
 static inline bool iorp_should_fail(enum iorp_fault_site site)
 {
 	return false;
+}
+
+static inline void iorp_pause(enum iorp_pause_point point)
+{
 }
 
 static inline void iorp_faults_init(struct dentry *dir)

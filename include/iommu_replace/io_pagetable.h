@@ -207,6 +207,8 @@ int iorp_iopt_add_domain(struct iorp_iopt *iopt, struct iorp_hwpt *hwpt);
 void iorp_iopt_remove_domain(struct iorp_iopt *iopt, struct iorp_hwpt *hwpt);
 int iorp_iopt_set_large_pages(struct iorp_iopt *iopt, bool enable);
 int iorp_iopt_recalc_alignment(struct iorp_iopt *iopt);
+int iorp_iopt_iopte_size(struct iorp_iopt *iopt, struct iommu_domain *domain,
+			 unsigned long iova, size_t *size);
 
 /* pages.c */
 struct iorp_pages *iorp_pages_create(unsigned long uaddr, unsigned long length,

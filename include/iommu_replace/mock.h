@@ -37,7 +37,7 @@ struct iorp_mock {
 	struct iorp_object obj;
 	u32 flags;
 	struct iommu_domain *hw_domain;
-	struct iorp_group group;
+	struct iorp_attach_group agroup;
 	struct iorp_device *idev;
 };
 

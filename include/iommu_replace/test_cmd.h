@@ -38,6 +38,17 @@ enum {
 	IOMMU_TEST_OP_TRIGGER_IOPF,		/* not supported yet */
 };
 
+/* Operations of our own, far above upstream's numbers. */
+enum {
+	IORP_TEST_OP_HWPT_INFO = 0x1000,	/* what a HWPT's domain is */
+	IORP_TEST_OP_IOPTE_SIZE,		/* the IO page mapping an IOVA */
+};
+
+/* HWPT_INFO flags (hwpt_info.out_flags) */
+enum {
+	IORP_HWPT_INFO_COHERENT = 1 << 0,	/* the IOMMU forces snooping */
+};
+
 /* The IOVA window every mock page table translates. */
 enum {
 	MOCK_APERTURE_START = 1UL << 24,
@@ -53,6 +64,8 @@ enum {
 enum {
 	MOCK_FLAGS_ACCESS_WRITE = 1 << 0,
 	MOCK_FLAGS_ACCESS_SYZ = 1 << 16,
+	/* ours: the access's unmap callback never unpins this pin */
+	IORP_FLAGS_ACCESS_STICKY = 1 << 24,
 };
 
 /* ACCESS_RW flags (access_rw.flags) */
@@ -100,6 +113,11 @@ enum {
  * @dirty: DIRTY (upstream ABI; not supported)
  * @check_iotlb: MD_CHECK_IOTLB (upstream ABI; not supported)
  * @trigger_iopf: TRIGGER_IOPF (upstream ABI; not supported)
+ * @hwpt_info: HWPT_INFO: the page sizes, aperture and IORP_HWPT_INFO_*
+ *             flags of HWPT @id's domain
+ * @iopte_size: IOPTE_SIZE: the size of the IO page that maps @iova in HWPT
+ *              @id (found by unmapping a single page there, which the IOMMU
+ *              widens to the whole IO page; the area is mapped back after)
  * @last: end marker; the minimum size ends here
  */
 struct iommu_test_cmd {
@@ -181,6 +199,16 @@ struct iommu_test_cmd {
 			__u32 perm;
 			__u64 addr;
 		} trigger_iopf;
+		struct {
+			__aligned_u64 out_pgsize_bitmap;
+			__aligned_u64 out_aperture_start;
+			__aligned_u64 out_aperture_last;
+			__u32 out_flags;
+		} hwpt_info;
+		struct {
+			__aligned_u64 iova;
+			__aligned_u64 out_size;
+		} iopte_size;
 	};
 	__u32 last;
 };

@@ -438,6 +438,30 @@ enum iommu_hw_info_type {
 };
 
 /**
+ * enum iommu_hw_info_vtd_flags - flags of struct iommu_hw_info_vtd
+ * @IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17: the IOMMU may need its page-walk
+ *                                         caches flushed after a PTE changes
+ *                                         from non-present to present
+ */
+enum iommu_hw_info_vtd_flags {
+	IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17 = 1 << 0,
+};
+
+/**
+ * struct iommu_hw_info_vtd - IOMMU_GET_HW_INFO data of an Intel VT-d unit
+ * @flags: enum iommu_hw_info_vtd_flags
+ * @__reserved: 0
+ * @cap_reg: the unit's capability register (VT-d specification 11.4.2)
+ * @ecap_reg: its extended capability register (11.4.3)
+ */
+struct iommu_hw_info_vtd {
+	__u32 flags;
+	__u32 __reserved;
+	__aligned_u64 cap_reg;
+	__aligned_u64 ecap_reg;
+};
+
+/**
  * enum iommufd_hw_capabilities - capabilities IOMMU_GET_HW_INFO reports
  * @IOMMU_HW_CAP_DIRTY_TRACKING: the IOMMU can track dirty pages
  * @IOMMU_HW_CAP_PCI_PASID_EXEC: PASID with execute permission
