@@ -10,8 +10,9 @@
  * ranges) and one count in area->num_accesses, which makes an unmap of the
  * area ask the accesses to unpin first.
  *
- * Locking: see access.h; area->num_accesses and the access pin holders are
- * guarded by the area's pages->mutex, the area itself by iova_rwsem (read).
+ * Locking (order: locking.h): access->lock guards the access's IOAS and pin
+ * records; area->num_accesses and the access pin holders are guarded by
+ * the area's pages->mutex, the area itself by iova_rwsem (read).
  */
 #include <linux/errno.h>
 #include <linux/file.h>

@@ -13,7 +13,7 @@
  * struct and fails a longer one with E2BIG unless its unknown tail is zero.
  * Unknown commands are ENOTTY.
  *
- * Locking: none here; handlers lock what they touch.
+ * Locking: none here; handlers lock what they touch (locking.h).
  */
 #include <linux/fs.h>
 #include <linux/miscdevice.h>

@@ -14,9 +14,10 @@
  *    hardware never passes through the blocking domain on the way;
  *  - detaching the last attached device blocks the group's DMA.
  *
- * Locking: group->lock around every attachment change; ioas->mutex while
- * choosing or creating an automatic HWPT. An automatic HWPT that lost its
- * last device is destroyed after ioas->mutex is dropped.
+ * Locking (order: locking.h): agroup->lock around every attachment change,
+ * and while an attach's answer is written (so it can be undone); ioas->mutex
+ * while choosing or creating an automatic HWPT. An automatic HWPT that lost
+ * its last device is destroyed after ioas->mutex is dropped.
  */
 #include <linux/errno.h>
 #include <linux/slab.h>
@@ -36,12 +37,14 @@ void iorp_attach_group_init(struct iorp_attach_group *agroup, void *priv)
 /**
  * iorp_device_create() - a device object, not yet published
  * @ctx: the context
- * @group: the device's group
+ * @agroup: the device's group
  * @ops: the device's kind
  * @priv: the kind's state
  *
- * The caller publishes it (iorp_object_finalize()) or aborts it
- * (iorp_object_abort_and_destroy()). Return: the device or an ERR_PTR.
+ * The caller links it into its group (iorp_device_link()), then publishes
+ * it (iorp_object_finalize()) or aborts it (iorp_object_abort_and_destroy(),
+ * linked or not). Creating takes no lock of the group, so a caller holding
+ * a global lock can create. Return: the device or an ERR_PTR.
  */
 struct iorp_device *iorp_device_create(struct iorp_ctx *ctx,
 				       struct iorp_attach_group *agroup,
@@ -57,16 +60,30 @@ struct iorp_device *iorp_device_create(struct iorp_ctx *ctx,
 	idev->agroup = agroup;
 	idev->ops = ops;
 	idev->priv = priv;
+	INIT_LIST_HEAD(&idev->group_node);
+	return idev;
+}
+
+/**
+ * iorp_device_link() - put a created device in its group's device list
+ * @idev: the device
+ *
+ * Takes the group's lock, which may be held across pinning user memory:
+ * call it with no global lock held.
+ */
+void iorp_device_link(struct iorp_device *idev)
+{
+	struct iorp_attach_group *agroup = idev->agroup;
+
 	mutex_lock(&agroup->lock);
 	list_add_tail(&idev->group_node, &agroup->devices);
 	mutex_unlock(&agroup->lock);
-	return idev;
 }
 
 /**
  * iorp_device_bind() - make a device with a kernel owner usable
  * @ctx: the context
- * @group: the device's group
+ * @agroup: the device's group
  * @ops: the device's kind
  * @priv: the kind's state
  *
@@ -83,6 +100,7 @@ struct iorp_device *iorp_device_bind(struct iorp_ctx *ctx,
 
 	if (IS_ERR(idev))
 		return idev;
+	iorp_device_link(idev);
 	refcount_inc(&idev->obj.users);	/* the owner's */
 	iorp_object_finalize(ctx, &idev->obj);
 	return idev;
@@ -101,7 +119,7 @@ void iorp_device_destroy(struct iorp_object *obj)
 
 	iorp_device_detach(idev);
 	mutex_lock(&idev->agroup->lock);
-	list_del(&idev->group_node);
+	list_del_init(&idev->group_node);
 	mutex_unlock(&idev->agroup->lock);
 	if (idev->ops->unbind)
 		idev->ops->unbind(idev);
@@ -114,12 +132,6 @@ struct iorp_device *iorp_device_get(struct iorp_ctx *ctx, u32 id)
 	if (IS_ERR(obj))
 		return ERR_CAST(obj);
 	return container_of(obj, struct iorp_device, obj);
-}
-
-/* Drop n attachment references on a HWPT; an unused automatic one goes. */
-static void iorp_hwpt_put_attached(struct iorp_hwpt *hwpt, unsigned int n)
-{
-	iorp_object_drop(hwpt->ctx, &hwpt->obj, n, hwpt->auto_domain);
 }
 
 static void iorp_unreserve_devices(struct iorp_attach_group *agroup,
@@ -179,9 +191,31 @@ static int iorp_reserve_devices(struct iorp_attach_group *agroup,
 }
 
 /*
+ * The group's hardware is blocked although the group was attached to old
+ * (a switch that could not put every device back): every device is
+ * detached. The caller drops the returned references on old.
+ */
+static unsigned int iorp_group_blocked(struct iorp_attach_group *agroup,
+				       struct iorp_hwpt *old)
+{
+	unsigned int refs = agroup->attached;
+	struct iorp_device *idev;
+
+	lockdep_assert_held(&agroup->lock);
+	iorp_unreserve_devices(agroup, old->ioas, NULL);
+	list_for_each_entry(idev, &agroup->devices, group_node)
+		idev->attached = false;
+	agroup->attached = 0;
+	agroup->hwpt = NULL;
+	return refs;
+}
+
+/*
  * Move the group (and idev, if it is not attached yet) to hwpt. On success
  * *old_hwpt and *old_refs say which references the caller must drop (after
- * releasing ioas->mutex); on failure nothing changed.
+ * releasing ioas->mutex). On failure nothing changed, unless the device
+ * kind could not put the group back either: then the group is detached
+ * and blocked, and *old_hwpt and *old_refs are the references to drop.
  */
 static int iorp_group_set_hwpt(struct iorp_device *idev, struct iorp_hwpt *hwpt,
 			       struct iorp_hwpt **old_hwpt,
@@ -194,8 +228,9 @@ static int iorp_group_set_hwpt(struct iorp_device *idev, struct iorp_hwpt *hwpt,
 	lockdep_assert_held(&agroup->lock);
 	*old_hwpt = NULL;
 	*old_refs = 0;
-	if (!idev->ops->domain_compatible(idev, hwpt->domain))
-		return -EINVAL;
+	ret = idev->ops->domain_compatible(idev, hwpt->domain);
+	if (ret)
+		return ret;
 	if (old == hwpt) {
 		if (idev->attached)
 			return 0;
@@ -222,6 +257,10 @@ static int iorp_group_set_hwpt(struct iorp_device *idev, struct iorp_hwpt *hwpt,
 	if (ret) {
 		if (!old || old->ioas != hwpt->ioas)
 			iorp_unreserve_devices(agroup, hwpt->ioas, idev);
+		if (old && idev->ops->group_domain(agroup) != old->domain) {
+			*old_refs = iorp_group_blocked(agroup, old);
+			*old_hwpt = old;
+		}
 		return ret;
 	}
 	if (old && old->ioas != hwpt->ioas)
@@ -239,25 +278,57 @@ static int iorp_group_set_hwpt(struct iorp_device *idev, struct iorp_hwpt *hwpt,
 	return 0;
 }
 
+/* Drop n attachment references on a HWPT; an unused automatic one goes. */
+static void iorp_hwpt_put_attached(struct iorp_hwpt *hwpt, unsigned int n)
+{
+	iorp_object_drop(hwpt->ctx, &hwpt->obj, n, hwpt->auto_domain);
+}
+
+/*
+ * References a change of page table leaves to drop: on the HWPT the group
+ * left (n of them), and on a reused automatic HWPT the attach held while it
+ * tried. Dropped after ioas->mutex, since the last reference on an
+ * automatic HWPT destroys it.
+ */
+struct iorp_pt_refs {
+	struct iorp_hwpt *old;
+	unsigned int old_refs;
+	struct iorp_hwpt *reused;
+};
+
+static void iorp_pt_refs_drop(struct iorp_pt_refs *refs)
+{
+	if (refs->old)
+		iorp_hwpt_put_attached(refs->old, refs->old_refs);
+	if (refs->reused)
+		iorp_hwpt_put_attached(refs->reused, 1);
+	memset(refs, 0, sizeof(*refs));
+}
+
 /* Attach to an automatic HWPT of ioas, reusing a compatible one. */
 static int iorp_device_attach_ioas(struct iorp_device *idev,
 				   struct iorp_ioas *ioas,
 				   struct iorp_hwpt **hwpt_out,
-				   struct iorp_hwpt **old, unsigned int *old_refs)
+				   struct iorp_pt_refs *refs)
 {
 	struct iorp_hwpt *hwpt;
 	int ret;
 
 	mutex_lock(&ioas->mutex);
 	list_for_each_entry(hwpt, &ioas->auto_hwpts, auto_node) {
-		if (!idev->ops->domain_compatible(idev, hwpt->domain))
+		if (idev->ops->domain_compatible(idev, hwpt->domain))
 			continue;
 		/* one that lost its last device may be on its way out */
 		if (!refcount_inc_not_zero(&hwpt->obj.users))
 			continue;
 		iorp_pause(IORP_PAUSE_AUTO_HWPT);
-		ret = iorp_group_set_hwpt(idev, hwpt, old, old_refs);
-		iorp_object_put(idev->ctx, &hwpt->obj);
+		/*
+		 * Its last device may leave meanwhile: then this reference is
+		 * the last, and dropping it (later) destroys the HWPT.
+		 */
+		refs->reused = hwpt;
+		ret = iorp_group_set_hwpt(idev, hwpt, &refs->old,
+					  &refs->old_refs);
 		goto out_unlock;
 	}
 
@@ -266,7 +337,7 @@ static int iorp_device_attach_ioas(struct iorp_device *idev,
 		ret = PTR_ERR(hwpt);
 		goto out_unlock;
 	}
-	ret = iorp_group_set_hwpt(idev, hwpt, old, old_refs);
+	ret = iorp_group_set_hwpt(idev, hwpt, &refs->old, &refs->old_refs);
 	if (ret) {
 		iorp_object_abort_and_destroy(idev->ctx, &hwpt->obj);
 		goto out_unlock;
@@ -287,47 +358,73 @@ enum iorp_change {
 	IORP_ATTACH_OR_REPLACE,	/* either (the ioctl) */
 };
 
+/*
+ * Attach or replace, agroup->lock held; *hwpt is the HWPT attached after
+ * success. The references to drop are left in refs.
+ */
+static int __iorp_device_change_pt(struct iorp_device *idev,
+				   struct iorp_object *pt_obj,
+				   enum iorp_change change,
+				   struct iorp_hwpt **hwpt,
+				   struct iorp_pt_refs *refs)
+{
+	lockdep_assert_held(&idev->agroup->lock);
+	if (READ_ONCE(idev->gone))
+		return -ENODEV;
+	if ((change == IORP_ATTACH && idev->attached) ||
+	    (change == IORP_REPLACE && !idev->attached))
+		return -EINVAL;
+	switch (pt_obj->type) {
+	case IORP_OBJ_HWPT:
+		*hwpt = container_of(pt_obj, struct iorp_hwpt, obj);
+		return iorp_group_set_hwpt(idev, *hwpt, &refs->old,
+					   &refs->old_refs);
+	case IORP_OBJ_IOAS:
+		return iorp_device_attach_ioas(idev,
+					       container_of(pt_obj, struct iorp_ioas, obj),
+					       hwpt, refs);
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Detach, agroup->lock held; the reference on the HWPT left is returned. */
+static struct iorp_hwpt *__iorp_device_detach(struct iorp_device *idev)
+{
+	struct iorp_attach_group *agroup = idev->agroup;
+	struct iorp_hwpt *hwpt = agroup->hwpt;
+
+	lockdep_assert_held(&agroup->lock);
+	if (!idev->attached)
+		return NULL;
+	if (agroup->attached == 1) {
+		/* the way back to blocking does not fail */
+		WARN_ON(idev->ops->group_switch(agroup, hwpt->domain, NULL));
+		agroup->hwpt = NULL;
+	}
+	iorp_iopt_unreserve(&hwpt->ioas->iopt, idev);
+	idev->attached = false;
+	agroup->attached--;
+	return hwpt;
+}
+
 static int iorp_device_change_pt(struct iorp_device *idev, u32 *pt_id,
 				 enum iorp_change change)
 {
 	struct iorp_attach_group *agroup = idev->agroup;
-	struct iorp_hwpt *hwpt = NULL, *old = NULL;
+	struct iorp_pt_refs refs = {};
 	struct iorp_object *pt_obj;
-	unsigned int old_refs = 0;
+	struct iorp_hwpt *hwpt;
 	int ret;
 
 	pt_obj = iorp_object_get(idev->ctx, *pt_id, IORP_OBJ_ANY);
 	if (IS_ERR(pt_obj))
 		return PTR_ERR(pt_obj);
 	mutex_lock(&agroup->lock);
-	if (idev->gone) {
-		ret = -ENODEV;
-		goto out_unlock;
-	}
-	if ((change == IORP_ATTACH && idev->attached) ||
-	    (change == IORP_REPLACE && !idev->attached)) {
-		ret = -EINVAL;
-		goto out_unlock;
-	}
-	switch (pt_obj->type) {
-	case IORP_OBJ_HWPT:
-		hwpt = container_of(pt_obj, struct iorp_hwpt, obj);
-		ret = iorp_group_set_hwpt(idev, hwpt, &old, &old_refs);
-		break;
-	case IORP_OBJ_IOAS:
-		ret = iorp_device_attach_ioas(idev,
-					      container_of(pt_obj, struct iorp_ioas, obj),
-					      &hwpt, &old, &old_refs);
-		break;
-	default:
-		ret = -EINVAL;
-		break;
-	}
+	ret = __iorp_device_change_pt(idev, pt_obj, change, &hwpt, &refs);
 	if (!ret)
 		*pt_id = hwpt->obj.id;
-	if (old)
-		iorp_hwpt_put_attached(old, old_refs);
-out_unlock:
+	iorp_pt_refs_drop(&refs);
 	mutex_unlock(&agroup->lock);
 	iorp_object_put(idev->ctx, pt_obj);
 	return ret;
@@ -339,7 +436,8 @@ out_unlock:
  * @pt_id: in: an IOAS or HWPT ID; out: the HWPT attached
  *
  * Return: 0; ENOENT for an unknown ID; EINVAL if the device is attached,
- * cannot use the HWPT, or its group already uses another HWPT.
+ * cannot use the HWPT, or its group already uses another HWPT; ENODEV if
+ * the device was removed.
  */
 int iorp_device_attach(struct iorp_device *idev, u32 *pt_id)
 {
@@ -352,8 +450,9 @@ int iorp_device_attach(struct iorp_device *idev, u32 *pt_id)
  * @pt_id: in: an IOAS or HWPT ID; out: the HWPT attached
  *
  * The group's hardware goes from the old page table straight to the new
- * one. On failure nothing changed. Return: as iorp_device_attach(), but
- * EINVAL if the device is not attached.
+ * one. On failure nothing changed (but see iommu_replace_switch() for the
+ * one exception). Return: as iorp_device_attach(), but EINVAL if the device
+ * is not attached.
  */
 int iorp_device_replace(struct iorp_device *idev, u32 *pt_id)
 {
@@ -372,26 +471,46 @@ void iorp_device_detach(struct iorp_device *idev)
 	struct iorp_hwpt *hwpt;
 
 	mutex_lock(&agroup->lock);
-	if (!idev->attached)
-		goto out_unlock;
-	hwpt = agroup->hwpt;
-	if (agroup->attached == 1) {
-		WARN_ON(idev->ops->group_switch(agroup, hwpt->domain, NULL));
-		agroup->hwpt = NULL;
-	}
-	iorp_iopt_unreserve(&hwpt->ioas->iopt, idev);
-	idev->attached = false;
-	agroup->attached--;
-	iorp_hwpt_put_attached(hwpt, 1);
-out_unlock:
+	hwpt = __iorp_device_detach(idev);
+	if (hwpt)
+		iorp_hwpt_put_attached(hwpt, 1);
 	mutex_unlock(&agroup->lock);
+}
+
+/*
+ * Put back what a successful change did, because its answer could not be
+ * written: an attached device goes back to the HWPT it had (refs still
+ * holds it, so it still exists), a newly attached one is detached again,
+ * as VFIO does. If the way back fails, the device is detached.
+ */
+static void iorp_device_undo_change(struct iorp_device *idev, bool was_attached,
+				    struct iorp_pt_refs *refs)
+{
+	struct iorp_pt_refs back = {};
+
+	lockdep_assert_held(&idev->agroup->lock);
+	if (was_attached && !refs->old)
+		return;		/* it was on that HWPT already */
+	if (was_attached &&
+	    (!iorp_group_set_hwpt(idev, refs->old, &back.old, &back.old_refs) ||
+	     back.old)) {
+		iorp_pt_refs_drop(&back);
+		return;
+	}
+	back.old = __iorp_device_detach(idev);
+	back.old_refs = 1;
+	iorp_pt_refs_drop(&back);
 }
 
 int iorp_cmd_device_attach(struct iorp_ucmd *ucmd)
 {
 	struct iommu_replace_device_attach *cmd = ucmd->cmd;
+	struct iorp_pt_refs refs = {};
+	struct iorp_attach_group *agroup;
+	struct iorp_object *pt_obj;
 	struct iorp_device *idev;
-	u32 pt_id = cmd->pt_id;
+	struct iorp_hwpt *hwpt;
+	bool was_attached;
 	int ret;
 
 	if (cmd->flags)
@@ -399,13 +518,30 @@ int iorp_cmd_device_attach(struct iorp_ucmd *ucmd)
 	idev = iorp_device_get(ucmd->ctx, cmd->dev_id);
 	if (IS_ERR(idev))
 		return PTR_ERR(idev);
-	ret = iorp_device_change_pt(idev, &pt_id, IORP_ATTACH_OR_REPLACE);
+	pt_obj = iorp_object_get(ucmd->ctx, cmd->pt_id, IORP_OBJ_ANY);
+	if (IS_ERR(pt_obj)) {
+		ret = PTR_ERR(pt_obj);
+		goto out_put_idev;
+	}
+	/*
+	 * The answer is written with the change still undoable: the group's
+	 * lock held, the old HWPT's references not yet dropped.
+	 */
+	agroup = idev->agroup;
+	mutex_lock(&agroup->lock);
+	was_attached = idev->attached;
+	ret = __iorp_device_change_pt(idev, pt_obj, IORP_ATTACH_OR_REPLACE,
+				      &hwpt, &refs);
 	if (!ret) {
-		cmd->pt_id = pt_id;
+		cmd->pt_id = hwpt->obj.id;
 		ret = iorp_ucmd_respond(ucmd, sizeof(*cmd));
 		if (ret)
-			iorp_device_detach(idev);	/* as VFIO does */
+			iorp_device_undo_change(idev, was_attached, &refs);
 	}
+	iorp_pt_refs_drop(&refs);
+	mutex_unlock(&agroup->lock);
+	iorp_object_put(ucmd->ctx, pt_obj);
+out_put_idev:
 	iorp_object_put(ucmd->ctx, &idev->obj);
 	return ret;
 }

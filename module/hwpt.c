@@ -8,9 +8,9 @@
  * table adds it to its domains). Only paging HWPTs exist; nesting is not
  * supported.
  *
- * Locking: allocation runs under the device's group->lock (so the device
- * cannot be unplugged meanwhile) and ioas->mutex (which also guards the
- * IOAS's list of automatic HWPTs); see device.h for the order.
+ * Locking (order: locking.h): allocation runs under the device's
+ * agroup->lock (which also keeps the group's attachment still) and
+ * ioas->mutex (which also guards the IOAS's list of automatic HWPTs).
  */
 #include <linux/bits.h>
 #include <linux/errno.h>
@@ -133,7 +133,7 @@ int iorp_cmd_hwpt_alloc(struct iorp_ucmd *ucmd)
 	ioas = container_of(pt_obj, struct iorp_ioas, obj);
 	/* a hot-unplugged device has no IOMMU to allocate from */
 	mutex_lock(&idev->agroup->lock);
-	if (idev->gone) {
+	if (READ_ONCE(idev->gone)) {
 		hwpt = ERR_PTR(-ENODEV);
 	} else {
 		mutex_lock(&ioas->mutex);

@@ -3,7 +3,7 @@
  * io_pagetable.c - the IO page table of an IOAS: areas, reserved and
  * allowed IOVA, IOVA allocation, and keeping every domain filled.
  *
- * Data structures and lock order: io_pagetable.h. The invariant this file
+ * Data structures: io_pagetable.h; lock order: locking.h. The invariant this file
  * keeps: while iopt->domains is non-empty every area is populated (its pages
  * held and pinned) and mapped into every domain; while it is empty no area
  * holds pages for domains. Every operation either completes or leaves the
@@ -16,6 +16,7 @@
 #include <linux/iommu.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include <iommu_replace/access.h>
@@ -88,11 +89,13 @@ static void iorp_area_unmap(struct iorp_area *area, struct iommu_domain *domain)
 /*
  * Map bytes [from, to) of the area (offsets from its first byte) into a
  * domain from its pinned pages, physically contiguous runs at once unless
- * large pages are disabled. All or nothing.
+ * large pages are disabled. All or nothing. A killable map (one the caller
+ * asked for, which may be long) stops at a fatal signal (EINTR); one that
+ * puts a mapping back must not.
  */
 static int iorp_area_map_range(struct iorp_area *area,
 			       struct iommu_domain *domain, unsigned long from,
-			       unsigned long to)
+			       unsigned long to, bool killable)
 {
 	struct iorp_pages *pages = area->pages;
 	unsigned long area_begin = area->start_byte + from;
@@ -118,6 +121,11 @@ static int iorp_area_map_range(struct iorp_area *area,
 		/* the bytes of the run that belong to the range */
 		lo = max(index << PAGE_SHIFT, area_begin);
 		hi = min((index + run) << PAGE_SHIFT, area_end);
+		if (killable && fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
 		ret = iorp_should_fail(IORP_FAULT_IOMMU_MAP) ? -ENOMEM :
 		      iorp_iommu_map(domain,
 				     iorp_area_iova(area) + lo - area->start_byte,
@@ -135,9 +143,11 @@ static int iorp_area_map_range(struct iorp_area *area,
 }
 
 /* Map the whole area into a domain; all or nothing. */
-static int iorp_area_map(struct iorp_area *area, struct iommu_domain *domain)
+static int iorp_area_map(struct iorp_area *area, struct iommu_domain *domain,
+			 bool killable)
 {
-	return iorp_area_map_range(area, domain, 0, iorp_area_length(area));
+	return iorp_area_map_range(area, domain, 0, iorp_area_length(area),
+				   killable);
 }
 
 static int iorp_area_populate(struct iorp_area *area)
@@ -174,7 +184,7 @@ static int iorp_area_fill_domains(struct iorp_iopt *iopt, struct iorp_area *area
 	if (ret)
 		return ret;
 	list_for_each_entry(hwpt, &iopt->domains, iopt_node) {
-		ret = iorp_area_map(area, hwpt->domain);
+		ret = iorp_area_map(area, hwpt->domain, true);
 		if (ret)
 			goto err_unmap;
 	}
@@ -294,6 +304,10 @@ static int iorp_iopt_alloc_iova(struct iorp_iopt *iopt, unsigned long *iova,
 					     min(allowed->last, highest),
 					     length, align, iova))
 			return 0;
+		/* the caller chose how many ranges there are */
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
 	}
 	return -ENOSPC;
 }
@@ -312,7 +326,7 @@ static int iorp_iopt_map_elems(struct iorp_iopt *iopt,
 	unsigned int i, done = 0;
 	int ret;
 
-	areas = kcalloc(nelems, sizeof(*areas), GFP_KERNEL_ACCOUNT);
+	areas = kvcalloc(nelems, sizeof(*areas), GFP_KERNEL_ACCOUNT);
 	if (!areas)
 		return -ENOMEM;
 	for (i = 0; i < nelems; i++) {
@@ -321,6 +335,7 @@ static int iorp_iopt_map_elems(struct iorp_iopt *iopt,
 			ret = -ENOMEM;
 			goto out_free;
 		}
+		cond_resched();
 	}
 
 	down_read(&iopt->domains_rwsem);
@@ -385,7 +400,7 @@ out_unlock:
 out_free:
 	for (i = 0; i < nelems; i++)
 		kfree(areas[i]);
-	kfree(areas);
+	kvfree(areas);
 	return ret;
 }
 
@@ -441,51 +456,59 @@ int iorp_iopt_copy(struct iorp_iopt *dst, struct iorp_iopt *src,
 	struct iorp_map_elem *elems = NULL;
 	unsigned int nelems = 0, i;
 	struct iorp_area *area;
-	bool covered = false;
 	int ret = 0;
 
 	down_read(&src->iova_rwsem);
+	/* count the areas first (the caller chose how many), then record them */
 	for (area = iorp_area_first(src, src_iova, last); area;
 	     area = iorp_area_next(area, src_iova, last)) {
-		struct iorp_map_elem *grown;
-		unsigned long end;
-
 		if (area->iova.start > pos) {
 			ret = -ENOENT;	/* a gap */
-			break;
+			goto out_unlock;
 		}
-		grown = krealloc_array(elems, nelems + 1, sizeof(*elems),
-				       GFP_KERNEL_ACCOUNT);
-		if (!grown) {
-			ret = -ENOMEM;
-			break;
+		if (!(++nelems % 1024)) {
+			if (fatal_signal_pending(current)) {
+				ret = -EINTR;
+				goto out_unlock;
+			}
+			cond_resched();
 		}
-		elems = grown;
-		end = min(area->iova.last, last);
-		elems[nelems].pages = area->pages;
-		elems[nelems].start_byte = area->start_byte + pos -
-					   iorp_area_iova(area);
-		elems[nelems].length = end - pos + 1;
+		if (area->iova.last >= last)
+			break;
+		pos = area->iova.last + 1;
+	}
+	if (!area) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	elems = kvcalloc(nelems, sizeof(*elems), GFP_KERNEL_ACCOUNT);
+	if (!elems) {
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	pos = src_iova;
+	for (i = 0, area = iorp_area_first(src, src_iova, last); i < nelems;
+	     i++, area = iorp_area_next(area, src_iova, last)) {
+		unsigned long end = min(area->iova.last, last);
+
+		elems[i].pages = area->pages;
+		elems[i].start_byte = area->start_byte + pos -
+				      iorp_area_iova(area);
+		elems[i].length = end - pos + 1;
 		kref_get(&area->pages->kref);
-		nelems++;
-		if (end == last) {
-			covered = true;
-			break;
-		}
 		pos = end + 1;
 	}
-	if (!ret && !covered)
-		ret = -ENOENT;
+out_unlock:
 	up_read(&src->iova_rwsem);
+	if (ret)
+		return ret;
 
-	if (!ret)
-		ret = iorp_iopt_map_elems(dst, elems, nelems, dst_iova,
-					  elems[0].pages->uaddr +
-						elems[0].start_byte,
-					  length, prot, fixed);
+	ret = iorp_iopt_map_elems(dst, elems, nelems, dst_iova,
+				  elems[0].pages->uaddr + elems[0].start_byte,
+				  length, prot, fixed);
 	for (i = 0; i < nelems; i++)
 		iorp_pages_put(elems[i].pages);
-	kfree(elems);
+	kvfree(elems);
 	return ret;
 }
 
@@ -534,6 +557,7 @@ static int iorp_iopt_unmap_domains(struct iorp_iopt *iopt, unsigned long start,
 			if (iommu_unmap(hwpt->domain, iorp_area_iova(area),
 					len) != len)
 				goto err_remap;
+			cond_resched();
 		}
 	}
 	return 0;
@@ -546,7 +570,7 @@ err_remap:
 	list_for_each_entry(hwpt, &iopt->domains, iopt_node) {
 		for (area = iorp_area_first(iopt, start, last); area;
 		     area = iorp_area_next(area, start, last)) {
-			WARN_ON(iorp_area_map(area, hwpt->domain));
+			WARN_ON(iorp_area_map(area, hwpt->domain, false));
 			if (hwpt == failed_hwpt && area == failed_area)
 				return -EIO;
 		}
@@ -586,8 +610,9 @@ again:
 			up_write(&iopt->iova_rwsem);
 			up_read(&iopt->domains_rwsem);
 			if (++tries > IORP_UNMAP_MAX_TRIES) {
+				/* every area asked so far, not only this one */
 				down_write(&iopt->iova_rwsem);
-				iorp_iopt_clear_unmapping(iopt, iova, iova + len - 1);
+				iorp_iopt_clear_unmapping(iopt, start, last);
 				up_write(&iopt->iova_rwsem);
 				return -EDEADLOCK;
 			}
@@ -604,6 +629,7 @@ again:
 		next = iorp_area_next(area, start, last);
 		total += iorp_area_length(area);
 		iorp_area_free(iopt, area);
+		cond_resched();
 	}
 	if (!total && !all)
 		ret = -ENOENT;
@@ -707,41 +733,34 @@ void iorp_iopt_unreserve(struct iorp_iopt *iopt, const void *owner)
 /**
  * iorp_iopt_set_allowed() - replace the allowed ranges
  * @iopt: the IO page table
- * @allowed: new ranges (nodes filled in); ownership passes to the table on
- *           success, entries are set to NULL
- * @num: how many
+ * @allowed: the new ranges, disjoint, or NULL for none; the table takes
+ *           them on success
+ * @tree: an interval tree of exactly @allowed's nodes
  *
+ * Each reservation is looked up in the new tree, not each new range among
+ * the reservations: a caller chooses how many ranges there are.
  * Return: 0, or EADDRINUSE if a reserved range intersects one of them.
  */
-int iorp_iopt_set_allowed(struct iorp_iopt *iopt,
-			  struct iorp_allowed **allowed, unsigned int num)
+int iorp_iopt_set_allowed(struct iorp_iopt *iopt, struct iorp_allowed *allowed,
+			  struct rb_root_cached *tree)
 {
-	struct interval_tree_node *node, *next;
-	unsigned int i;
-	int ret = 0;
+	struct interval_tree_node *node;
+	struct iorp_allowed *old;
 
 	down_write(&iopt->iova_rwsem);
-	for (i = 0; i < num; i++) {
-		if (interval_tree_iter_first(&iopt->reserved_itree,
-					     allowed[i]->node.start,
-					     allowed[i]->node.last)) {
-			ret = -EADDRINUSE;
-			goto out_unlock;
+	for (node = interval_tree_iter_first(&iopt->reserved_itree, 0, ULONG_MAX);
+	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		if (interval_tree_iter_first(tree, node->start, node->last)) {
+			up_write(&iopt->iova_rwsem);
+			return -EADDRINUSE;
 		}
 	}
-	for (node = interval_tree_iter_first(&iopt->allowed_itree, 0, ULONG_MAX);
-	     node; node = next) {
-		next = interval_tree_iter_next(node, 0, ULONG_MAX);
-		interval_tree_remove(node, &iopt->allowed_itree);
-		kfree(container_of(node, struct iorp_allowed, node));
-	}
-	for (i = 0; i < num; i++) {
-		interval_tree_insert(&allowed[i]->node, &iopt->allowed_itree);
-		allowed[i] = NULL;
-	}
-out_unlock:
+	old = iopt->allowed;
+	iopt->allowed = allowed;
+	iopt->allowed_itree = *tree;
 	up_write(&iopt->iova_rwsem);
-	return ret;
+	kvfree(old);
+	return 0;
 }
 
 /*
@@ -835,7 +854,7 @@ int iorp_iopt_add_domain(struct iorp_iopt *iopt, struct iorp_hwpt *hwpt)
 			if (ret)
 				goto err_unmap;
 		}
-		ret = iorp_area_map(area, domain);
+		ret = iorp_area_map(area, domain, true);
 		if (ret) {
 			if (first)
 				iorp_area_depopulate(area);
@@ -923,21 +942,19 @@ out_unlock:
 /* The IOAS is going away: no domain or access uses it any more. */
 void iorp_iopt_destroy(struct iorp_iopt *iopt)
 {
-	struct interval_tree_node *node, *next;
 	struct iorp_area *area;
 
 	WARN_ON(!list_empty(&iopt->domains) || !list_empty(&iopt->accesses));
 	down_read(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
-	while ((area = iorp_area_first(iopt, 0, ULONG_MAX)))
+	while ((area = iorp_area_first(iopt, 0, ULONG_MAX))) {
 		iorp_area_destroy(iopt, area);
-	__iorp_iopt_unreserve(iopt, NULL);
-	for (node = interval_tree_iter_first(&iopt->allowed_itree, 0, ULONG_MAX);
-	     node; node = next) {
-		next = interval_tree_iter_next(node, 0, ULONG_MAX);
-		interval_tree_remove(node, &iopt->allowed_itree);
-		kfree(container_of(node, struct iorp_allowed, node));
+		cond_resched();
 	}
+	__iorp_iopt_unreserve(iopt, NULL);
+	kvfree(iopt->allowed);
+	iopt->allowed = NULL;
+	iopt->allowed_itree = RB_ROOT_CACHED;
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_rwsem);
 	mutex_destroy(&iopt->access_lock);
@@ -976,7 +993,7 @@ int iorp_iopt_iopte_size(struct iorp_iopt *iopt, struct iommu_domain *domain,
 	base = (iova & PAGE_MASK) & ~(*size - 1);
 	from = max(base, iorp_area_iova(area)) - iorp_area_iova(area);
 	to = min(base + *size - 1, area->iova.last) - iorp_area_iova(area) + 1;
-	ret = iorp_area_map_range(area, domain, from, to);
+	ret = iorp_area_map_range(area, domain, from, to, false);
 out_unlock:
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_rwsem);

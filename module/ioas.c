@@ -7,14 +7,18 @@
  * This file turns user arguments into calls on the IOAS's IO page table
  * (io_pagetable.c), after checking them: unknown flags and non-zero
  * reserved fields are EOPNOTSUPP, values that do not fit an unsigned long
- * EOVERFLOW, zero lengths EINVAL. A command whose answer cannot be written
- * back is undone.
+ * EOVERFLOW, zero lengths EINVAL. A command that creates an object undoes
+ * it when its answer cannot be written back; MAP and COPY keep the mapping
+ * then, as upstream does.
  *
- * Locking: none of its own; see io_pagetable.h.
+ * Locking: none of its own (io_pagetable.h; order: locking.h).
  */
 #include <linux/capability.h>
 #include <linux/errno.h>
 #include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -81,7 +85,7 @@ static int iorp_map_prot(u32 flags)
 int iorp_cmd_ioas_map(struct iorp_ucmd *ucmd)
 {
 	struct iommu_ioas_map *cmd = ucmd->cmd;
-	unsigned long iova = cmd->iova, end, unmapped;
+	unsigned long iova = cmd->iova, end;
 	struct iorp_ioas *ioas;
 	int ret;
 
@@ -89,25 +93,33 @@ int iorp_cmd_ioas_map(struct iorp_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX)
 		return -EOVERFLOW;
-	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)) ||
-	    !cmd->length || cmd->length > ULONG_MAX - PAGE_SIZE)
+	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
 		return -EINVAL;
-	if (check_add_overflow((unsigned long)cmd->user_va,
-			       (unsigned long)cmd->length, &end))
-		return -EOVERFLOW;
 
+	/* as upstream: the IOAS first, then the length (iopt_alloc_pages()) */
 	ioas = iorp_ioas_get(ucmd->ctx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
+	if (!cmd->length || cmd->length > ULONG_MAX - PAGE_SIZE) {
+		ret = -EINVAL;
+		goto out_put;
+	}
+	if (check_add_overflow((unsigned long)cmd->user_va,
+			       (unsigned long)cmd->length, &end)) {
+		ret = -EOVERFLOW;
+		goto out_put;
+	}
 	ret = iorp_iopt_map_user(ucmd->ctx, &ioas->iopt, &iova, cmd->user_va,
 				 cmd->length, iorp_map_prot(cmd->flags),
 				 cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA);
 	if (ret)
 		goto out_put;
+	/*
+	 * An answer that cannot be written back leaves the mapping (as
+	 * upstream): removing it could remove one another thread made since.
+	 */
 	cmd->iova = iova;
 	ret = iorp_ucmd_respond(ucmd, sizeof(*cmd));
-	if (ret)
-		iorp_iopt_unmap(&ioas->iopt, iova, cmd->length, &unmapped);
 out_put:
 	iorp_object_put(ucmd->ctx, &ioas->obj);
 	return ret;
@@ -116,7 +128,7 @@ out_put:
 int iorp_cmd_ioas_copy(struct iorp_ucmd *ucmd)
 {
 	struct iommu_ioas_copy *cmd = ucmd->cmd;
-	unsigned long dst_iova = cmd->dst_iova, last, unmapped;
+	unsigned long dst_iova = cmd->dst_iova, last;
 	struct iorp_ioas *src, *dst;
 	int ret;
 
@@ -145,10 +157,9 @@ int iorp_cmd_ioas_copy(struct iorp_ucmd *ucmd)
 			     cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA);
 	if (ret)
 		goto out_put_dst;
+	/* the mapping stays if the answer cannot be written, as for MAP */
 	cmd->dst_iova = dst_iova;
 	ret = iorp_ucmd_respond(ucmd, sizeof(*cmd));
-	if (ret)
-		iorp_iopt_unmap(&dst->iopt, dst_iova, cmd->length, &unmapped);
 out_put_dst:
 	iorp_object_put(ucmd->ctx, &dst->obj);
 out_put_src:
@@ -237,65 +248,92 @@ int iorp_cmd_ioas_iova_ranges(struct iorp_ucmd *ucmd)
 	return ret;
 }
 
-/* Does [start, last] overlap one of the first n ranges? */
-static bool iorp_ranges_overlap(struct iorp_allowed **allowed, unsigned int n,
-				unsigned long start, unsigned long last)
-{
-	unsigned int i;
+/* Ranges copied from the caller at a time */
+#define IORP_RANGES_CHUNK	(PAGE_SIZE / sizeof(struct iommu_iova_range))
 
-	for (i = 0; i < n; i++)
-		if (start <= allowed[i]->node.last && last >= allowed[i]->node.start)
-			return true;
-	return false;
+/*
+ * The caller's num ranges as a struct iorp_allowed and an interval tree of
+ * them: each start below its last, none overlapping another (EINVAL).
+ * O(num log num), and a fatal signal ends it (EINTR): num is the caller's.
+ */
+static struct iorp_allowed *iorp_allowed_from_user(struct iommu_iova_range __user *uranges,
+						   u32 num,
+						   struct rb_root_cached *tree)
+{
+	struct iommu_iova_range *chunk;
+	struct iorp_allowed *allowed;
+	u32 i;
+	int ret = 0;
+
+	*tree = RB_ROOT_CACHED;
+	if (!num)
+		return NULL;
+	/* every node is filled in below; nothing needs zeroing */
+	allowed = kvmalloc(struct_size(allowed, nodes, num),
+			   GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	chunk = kmalloc_array(IORP_RANGES_CHUNK, sizeof(*chunk), GFP_KERNEL);
+	if (!allowed || !chunk) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	allowed->num = num;
+	for (i = 0; i < num; i++) {
+		struct interval_tree_node *node = &allowed->nodes[i];
+		struct iommu_iova_range *range = &chunk[i % IORP_RANGES_CHUNK];
+
+		if (i % IORP_RANGES_CHUNK == 0) {
+			u32 n = min_t(u32, num - i, IORP_RANGES_CHUNK);
+
+			if (fatal_signal_pending(current)) {
+				ret = -EINTR;
+				goto err_free;
+			}
+			cond_resched();
+			if (copy_from_user(chunk, &uranges[i], n * sizeof(*chunk))) {
+				ret = -EFAULT;
+				goto err_free;
+			}
+		}
+		if (range->start >= range->last ||
+		    interval_tree_iter_first(tree, range->start, range->last)) {
+			ret = -EINVAL;
+			goto err_free;
+		}
+		node->start = range->start;
+		node->last = range->last;
+		interval_tree_insert(node, tree);
+	}
+	kfree(chunk);
+	return allowed;
+
+err_free:
+	kfree(chunk);
+	kvfree(allowed);
+	return ERR_PTR(ret);
 }
 
 int iorp_cmd_ioas_allow_iovas(struct iorp_ucmd *ucmd)
 {
 	struct iommu_ioas_allow_iovas *cmd = ucmd->cmd;
-	struct iommu_iova_range __user *ranges =
-		u64_to_user_ptr(cmd->allowed_iovas);
-	struct iorp_allowed **allowed;
+	struct iorp_allowed *allowed;
+	struct rb_root_cached tree;
 	struct iorp_ioas *ioas;
-	unsigned int i;
-	int ret = 0;
+	int ret;
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
 	ioas = iorp_ioas_get(ucmd->ctx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	allowed = kvcalloc(cmd->num_iovas, sizeof(*allowed),
-			   GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!allowed && cmd->num_iovas) {
-		ret = -ENOMEM;
+	allowed = iorp_allowed_from_user(u64_to_user_ptr(cmd->allowed_iovas),
+					 cmd->num_iovas, &tree);
+	if (IS_ERR(allowed)) {
+		ret = PTR_ERR(allowed);
 		goto out_put;
 	}
-	for (i = 0; i < cmd->num_iovas; i++) {
-		struct iommu_iova_range range;
-
-		if (copy_from_user(&range, &ranges[i], sizeof(range))) {
-			ret = -EFAULT;
-			goto out_free;
-		}
-		if (range.start >= range.last ||
-		    iorp_ranges_overlap(allowed, i, range.start, range.last)) {
-			ret = -EINVAL;
-			goto out_free;
-		}
-		allowed[i] = kzalloc(sizeof(*allowed[i]), GFP_KERNEL_ACCOUNT);
-		if (!allowed[i]) {
-			ret = -ENOMEM;
-			goto out_free;
-		}
-		allowed[i]->node.start = range.start;
-		allowed[i]->node.last = range.last;
-	}
-	ret = iorp_iopt_set_allowed(&ioas->iopt, allowed, cmd->num_iovas);
-out_free:
-	/* entries the table took over are NULL */
-	for (i = 0; i < cmd->num_iovas && allowed; i++)
-		kfree(allowed[i]);
-	kvfree(allowed);
+	ret = iorp_iopt_set_allowed(&ioas->iopt, allowed, &tree);
+	if (ret)
+		kvfree(allowed);
 out_put:
 	iorp_object_put(ucmd->ctx, &ioas->obj);
 	return ret;

@@ -10,7 +10,8 @@
  * warns.
  *
  * Locking: the xarray's own lock; the IO page table serialises map and unmap
- * of one range.
+ * of one range; a mock device's hardware pointer is its agroup->lock's
+ * (order: locking.h).
  */
 #include <linux/errno.h>
 #include <linux/iommu.h>
@@ -147,10 +148,10 @@ static struct iommu_domain *iorp_mock_domain_alloc(struct iorp_device *idev,
 	return &mock->domain;
 }
 
-static bool iorp_mock_domain_compatible(struct iorp_device *idev,
-					struct iommu_domain *domain)
+static int iorp_mock_domain_compatible(struct iorp_device *idev,
+				       struct iommu_domain *domain)
 {
-	return iorp_is_mock_domain(domain);
+	return iorp_is_mock_domain(domain) ? 0 : -EINVAL;
 }
 
 static int iorp_mock_group_switch(struct iorp_attach_group *agroup,
@@ -166,6 +167,13 @@ static int iorp_mock_group_switch(struct iorp_attach_group *agroup,
 		return -EIO;
 	mdev->hw_domain = new;
 	return 0;
+}
+
+static struct iommu_domain *iorp_mock_group_domain(struct iorp_attach_group *agroup)
+{
+	struct iorp_mock *mdev = agroup->priv;
+
+	return mdev->hw_domain;
 }
 
 static int iorp_mock_reserved(struct iorp_device *idev, struct list_head *list)
@@ -202,6 +210,7 @@ static const struct iorp_device_ops iorp_mock_device_ops = {
 	.domain_free = iorp_mock_domain_free,
 	.domain_compatible = iorp_mock_domain_compatible,
 	.group_switch = iorp_mock_group_switch,
+	.group_domain = iorp_mock_group_domain,
 	.reserved = iorp_mock_reserved,
 	.hw_info = iorp_mock_hw_info,
 };

@@ -15,7 +15,7 @@
  *    leaves the table first, then the owner waits for ioctls still using it.
  * On close every object goes, leaves first (iorp_objects_destroy_all()).
  *
- * Locking: the xarray's xa_lock; see core.h.
+ * Locking: the xarray's xa_lock, the innermost lock (core.h, locking.h).
  */
 #include <linux/bug.h>
 #include <linux/errno.h>
@@ -157,20 +157,6 @@ static void iorp_object_destroy(struct iorp_object *obj)
 	iorp_object_free(obj);
 }
 
-/* Destroy an object nothing depends on; true if it was destroyed. */
-static bool iorp_object_destroy_if_unused(struct iorp_ctx *ctx,
-					  struct iorp_object *obj)
-{
-	bool taken;
-
-	xa_lock(&ctx->objects);
-	taken = iorp_object_take_if_unused(ctx, obj);
-	xa_unlock(&ctx->objects);
-	if (taken)
-		iorp_object_destroy(obj);
-	return taken;
-}
-
 /**
  * iorp_object_drop() - drop references, then maybe destroy the object
  * @ctx: the context
@@ -255,19 +241,33 @@ int iorp_cmd_destroy(struct iorp_ucmd *ucmd)
  * Called when the file is released: destroy objects nothing depends on,
  * again and again, until the table is empty. Destroying a dependent drops
  * its references, which frees the objects it depended on for the next pass.
+ *
+ * No ioctl runs any more, but hot-unplug still may: its work detaches a
+ * device and can destroy an automatic HWPT at any moment. So an object is
+ * only ever touched in the same xa_lock section that found it in the table
+ * and took it out; between two objects nothing is held.
  */
 void iorp_objects_destroy_all(struct iorp_ctx *ctx)
 {
 	struct iorp_object *obj;
 	unsigned long index;
-	bool progress;
+	bool progress, taken;
 
 	do {
 		progress = false;
-		xa_for_each(&ctx->objects, index, obj) {
+		for (index = 0;; index++) {
 			iorp_pause(IORP_PAUSE_RELEASE);
-			if (iorp_object_destroy_if_unused(ctx, obj))
+			xa_lock(&ctx->objects);
+			obj = xa_find(&ctx->objects, &index, ULONG_MAX, XA_PRESENT);
+			taken = obj && iorp_object_take_if_unused(ctx, obj);
+			xa_unlock(&ctx->objects);
+			if (!obj)
+				break;
+			if (taken) {
+				iorp_object_destroy(obj);
 				progress = true;
+			}
+			cond_resched();
 		}
 	} while (progress);
 	WARN_ON(!xa_empty(&ctx->objects));

@@ -20,8 +20,8 @@
  * across fork), in batches whose buffer is capped by the temporary memory
  * limit (a test command lowers it to exercise batch boundaries).
  *
- * Locking: pages->mutex guards everything in struct iorp_pages but the kref;
- * callers of the hold functions take it.
+ * Locking (order: locking.h): pages->mutex guards everything in struct
+ * iorp_pages but the kref; callers of the hold functions take it.
  */
 #include <linux/capability.h>
 #include <linux/highmem.h>
@@ -161,18 +161,55 @@ static int iorp_pages_account(struct iorp_pages *pages, long npages)
 	return 0;
 }
 
+/*
+ * A read-only long-term pin where GUP breaks copy-on-write of anonymous
+ * pages only (6.1): a private file mapping the process may write is pinned
+ * for write instead, which breaks copy-on-write now, as newer GUP does for
+ * such a pin, rather than when the process writes and leaves the device
+ * on the file's page. Anonymous memory (GUP unshares it itself) and shared
+ * mappings are pinned read-only; nothing is forced: a mapping the process
+ * cannot write (read-only, PROT_NONE) is pinned as it is, or not at all.
+ * One mapping at a time, under mmap_lock, so the flags fit the mapping.
+ */
+static long iorp_pin_user_ro_cow(struct mm_struct *mm, unsigned long uaddr,
+				 unsigned long n, unsigned int flags,
+				 struct page **out)
+{
+	struct vm_area_struct *vma;
+	long got = -EFAULT;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, uaddr);
+	if (vma) {
+		n = min(n, (vma->vm_end - uaddr) >> PAGE_SHIFT);
+		if (vma->vm_file &&
+		    (vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE)
+			flags |= FOLL_WRITE;
+		got = iorp_pin_user_pages_remote(mm, uaddr, n, flags, out);
+	}
+	mmap_read_unlock(mm);
+	return got;
+}
+
 static long iorp_pin_user(struct iorp_pages *pages, unsigned long uaddr,
 			  unsigned long n, unsigned int flags, struct page **out)
 {
+	bool ro_cow = !IORP_GUP_UNSHARES_FILE_PAGES &&
+		      (flags & (FOLL_LONGTERM | FOLL_WRITE)) == FOLL_LONGTERM;
 	long got;
 
-	if (current->mm == pages->mm)
+	if (current->mm == pages->mm && !ro_cow)
 		return pin_user_pages_fast(uaddr, n, flags, out);
 	if (!mmget_not_zero(pages->mm))
 		return -EFAULT;
-	mmap_read_lock(pages->mm);
-	got = iorp_pin_user_pages_remote(pages->mm, uaddr, n, flags, out);
-	mmap_read_unlock(pages->mm);
+	if (ro_cow) {
+		got = iorp_pin_user_ro_cow(pages->mm, uaddr, n, flags, out);
+	} else {
+		mmap_read_lock(pages->mm);
+		got = iorp_pin_user_pages_remote(pages->mm, uaddr, n, flags,
+						 out);
+		mmap_read_unlock(pages->mm);
+	}
 	mmput(pages->mm);
 	return got;
 }
@@ -180,7 +217,9 @@ static long iorp_pin_user(struct iorp_pages *pages, unsigned long uaddr,
 /*
  * Pin up to n pages from index, from the owning process; returns how many
  * (at least one) or an error. longterm pins are what holders keep; short
- * ones serve a single read or write.
+ * ones serve a single read or write. Memory is pinned as the process may
+ * use it, never forced: a read-only pin of memory the process cannot read
+ * fails with EFAULT (see also iorp_pin_user_ro_cow()).
  */
 static long iorp_pages_get_user(struct iorp_pages *pages, unsigned long index,
 				unsigned long n, struct page **out,
@@ -189,21 +228,12 @@ static long iorp_pages_get_user(struct iorp_pages *pages, unsigned long index,
 	unsigned long uaddr = pages->uaddr + (index << PAGE_SHIFT);
 	unsigned int flags = (longterm ? FOLL_LONGTERM : 0) |
 			     (write ? FOLL_WRITE : 0);
-	long got = -EFAULT;
+	long got;
 
-	/*
-	 * Where GUP does not break COW of private file pages for read-only
-	 * long-term pins, break it with a forced write fault (which leaves the
-	 * data as it is); mappings that refuse that are pinned as they are.
-	 */
 	iorp_pause(IORP_PAUSE_PIN);
 	if (iorp_should_fail(IORP_FAULT_PIN))
 		return -ENOMEM;
-	if (longterm && !write && !IORP_RO_PIN_BREAKS_COW_ITSELF)
-		got = iorp_pin_user(pages, uaddr, n,
-				    flags | FOLL_WRITE | FOLL_FORCE, out);
-	if (got == -EFAULT)
-		got = iorp_pin_user(pages, uaddr, n, flags, out);
+	got = iorp_pin_user(pages, uaddr, n, flags, out);
 	if (got == 0)
 		return -EFAULT;
 	return got;
@@ -307,6 +337,12 @@ static int iorp_pages_pin_range(struct iorp_pages *pages, unsigned long first,
 	while (index <= last) {
 		long got;
 
+		/* the caller chose the length: a fatal signal ends it */
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
 		got = iorp_pages_get_user(pages, index,
 					  min(last - index + 1, batch_len),
 					  batch, true, pages->writable);
@@ -461,6 +497,11 @@ int iorp_pages_rw(struct iorp_pages *pages, unsigned long offset, void *buf,
 		bool temporary = !page;
 		void *va;
 
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
 		if (temporary) {
 			long got = iorp_pages_get_user(pages, index, 1, &page,
 						       false, write);

@@ -9,25 +9,38 @@
  * remapping unless allow_unsafe_interrupts, DMA cache coherent), and makes
  * the file own the whole iommu group.
  *
- * Each file keeps one struct iorp_pci_group per iommu group it owns, in
- * ctx->groups by group ID: the common group state of device.c, and the
- * claimed group of domain_switch.c (linux/iommu_replace.h) that moves the
- * group's hardware. It lives while a device of the group is bound; when the
- * last one goes, the hardware goes back to the blocking domain and only
- * then is the group's DMA ownership released.
+ * Each file keeps one struct iorp_owned_group per iommu group it owns, in
+ * ctx->groups by group ID: the attachment state of device.c (agroup), and
+ * the claimed group of domain_switch.c (linux/iommu_replace.h) that moves
+ * the group's hardware. It lives while a device of the group is bound;
+ * when the last one goes, the hardware goes back to the blocking domain
+ * and only then is the group's DMA ownership released.
  *
  * The record also holds the group's software-MSI window (IOMMUs that map
  * MSI doorbells through the page table, as Arm SMMUs do; none on x86): every
  * domain the group switches to gets the MSI cookie for it, as with iommufd.
+ * On kernels whose domains learn their IOMMU only when first attached
+ * (6.1), it also holds what the IOMMU is: learned at the claim, it gives
+ * every later domain the right aperture and coherency (iorp_pci_learn()).
  *
- * Hot-unplug: a bus notifier finds bound devices being removed, detaches
- * them and marks them gone; their objects stay until unbound. When the last
- * device of an owned group is removed the group's DMA ownership is given up
- * right then, as the iommu core requires of a group that becomes empty.
+ * Hot-unplug (a bus notifier) does only what cannot wait. At
+ * BUS_NOTIFY_DEL_DEVICE the device is marked gone, so nothing touches its
+ * IOMMU state again; switches of its group wait until the core has let it
+ * go; and when the last device of an owned group goes, the group's DMA
+ * ownership is given up, as the iommu core requires. At
+ * BUS_NOTIFY_REMOVED_DEVICE the core has released the device (its IOMMU
+ * driver has stopped its DMA and let go of our domain): then a work item
+ * detaches it and frees what its HWPT held, outside the notifier and every
+ * global lock. A user whose pin stalls cannot hold up hot-unplug, or
+ * anybody else.
  *
- * Locking: iorp_pci_lock guards iorp_pci_bound and the records' @rg, and
- * comes first; then ctx->groups_lock (ctx->groups, the records' refcounts)
- * or a record's group.lock (which also guards @rg, see device.h).
+ * Locking (order: locking.h): device_lock of the device being bound keeps
+ * its driver; iorp_pci_lock guards the bound list and the records'
+ * @emptied; ctx->groups_lock guards ctx->groups and the records' @refs;
+ * pci->iommu_lock is read around every use of the device's IOMMU state and
+ * written by the notifier to mark the device gone. iorp_pci_lock (and the
+ * device lock) are never held while waiting for something a user can
+ * stall: no agroup->lock under them (iorp_device_link() comes after).
  */
 #include <linux/capability.h>
 #include <linux/device.h>
@@ -37,9 +50,11 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/pci.h>
+#include <linux/rwsem.h>
 #include <linux/slab.h>
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
+#include <linux/workqueue.h>
 
 #include <uapi/linux/iommu_replace.h>
 #include <iommu_replace/compat.h>
@@ -52,24 +67,32 @@ MODULE_PARM_DESC(allow_unsafe_interrupts,
 		 "bind devices whose MSIs the IOMMU does not isolate (unsafe: the device can then interrupt at will)");
 
 /**
- * struct iorp_pci_group - an iommu group a file owns
- * @group: the state device.c keeps (group.priv points here)
+ * struct iorp_owned_group - an iommu group a file owns
+ * @agroup: the attachment state device.c keeps (agroup.priv points here)
  * @ctx: the file's context
+ * @node: in iorp_pci_owned, until the record is freed (iorp_pci_lock)
  * @refs: bound devices of the group (ctx->groups_lock)
  * @id: the iommu group's ID, its key in ctx->groups
- * @iommu_group: the group (its reference is @rg's), NULL with @rg
- * @rg: the claimed group that switches the hardware; NULL once the group
- *      lost its last device (cleared under iorp_pci_lock and group.lock)
+ * @iommu_group: the group (holds a reference)
+ * @rg: the claimed group that switches the hardware
+ * @emptied: the group lost its last device: ownership given up, and the
+ *           record left ctx->groups (iorp_pci_lock)
  * @sw_msi_start: the software-MSI window's IOVA, PHYS_ADDR_MAX for none
+ * @aperture_end: 6.1: the last IOVA the IOMMU translates, learned at claim
+ * @coherent: 6.1: the IOMMU forces snooping (learned at claim)
  */
-struct iorp_pci_group {
+struct iorp_owned_group {
 	struct iorp_attach_group agroup;
 	struct iorp_ctx *ctx;
+	struct list_head node;
 	unsigned int refs;
 	unsigned int id;
 	struct iommu_group *iommu_group;
 	struct iommu_replace_group *rg;
+	bool emptied;
 	phys_addr_t sw_msi_start;
+	dma_addr_t aperture_end;
+	bool coherent;
 };
 
 /**
@@ -78,30 +101,59 @@ struct iorp_pci_group {
  * @proof: the VFIO group file given as proof of access, held, or NULL
  * @idev: its device object
  * @node: in iorp_pci_bound
+ * @iommu_lock: read around every use of the device's IOMMU state
+ * @gone: removed: its IOMMU state may be freed (@iommu_lock)
+ * @gone_work: detaches the device after its removal
  */
 struct iorp_pci_dev {
 	struct pci_dev *pdev;
 	struct file *proof;
 	struct iorp_device *idev;
 	struct list_head node;
+	struct rw_semaphore iommu_lock;	/* @gone, the device's IOMMU state */
+	bool gone;
+	struct work_struct gone_work;
 };
 
+/*
+ * Under iorp_pci_lock: the bound devices, the owned groups (the notifier
+ * finds a group through them even while its last device is being
+ * unbound), and the device being removed between its DEL_DEVICE and
+ * REMOVED_DEVICE (PCI removals are serialised), so a group claimed in
+ * between knows it too.
+ */
 static LIST_HEAD(iorp_pci_bound);
+static LIST_HEAD(iorp_pci_owned);
 static DEFINE_MUTEX(iorp_pci_lock);
+static struct device *iorp_pci_leaving_dev;
+static struct iommu_group *iorp_pci_leaving_group;
 
-static struct iorp_pci_group *to_pci_group(struct iorp_attach_group *agroup)
+static struct iorp_owned_group *to_owned_group(struct iorp_attach_group *agroup)
 {
-	return container_of(agroup, struct iorp_pci_group, agroup);
+	return container_of(agroup, struct iorp_owned_group, agroup);
+}
+
+/*
+ * Take the device's IOMMU state for a moment: false (and nothing taken) if
+ * the device is gone. Release with up_read(&pci->iommu_lock).
+ */
+static bool iorp_pci_iommu_get(struct iorp_pci_dev *pci)
+{
+	down_read(&pci->iommu_lock);
+	if (!pci->gone)
+		return true;
+	up_read(&pci->iommu_lock);
+	return false;
 }
 
 /* Where the IOMMU expects MSI doorbells mapped, or PHYS_ADDR_MAX. */
-static phys_addr_t iorp_pci_sw_msi(struct iommu_group *group)
+static phys_addr_t iorp_pci_sw_msi(struct iommu_group *iommu_group)
 {
 	struct iommu_resv_region *region, *next;
 	phys_addr_t start = PHYS_ADDR_MAX;
 	LIST_HEAD(regions);
 
-	iommu_get_group_resv_regions(group, &regions);
+	iommu_get_group_resv_regions(iommu_group, &regions);
 	list_for_each_entry_safe(region, next, &regions, list) {
 		if (region->type == IOMMU_RESV_SW_MSI)
 			start = region->start;
@@ -110,132 +162,201 @@ static phys_addr_t iorp_pci_sw_msi(struct iommu_group *group)
 	return start;
 }
 
-/* The file's record of an iommu group, made (and the group claimed) if new. */
-static struct iorp_pci_group *iorp_pci_group_get(struct iorp_ctx *ctx,
-						 struct iommu_group *group)
+/*
+ * On kernels whose domains meet their IOMMU only at their first attach:
+ * let a throwaway domain meet it (the group is blocked, just claimed) and
+ * keep what it learned. Without that, a domain filled before its first
+ * attach reports a 57-bit aperture, and enforcing coherency on it
+ * succeeds whatever the IOMMU can do.
+ */
+static void iorp_pci_learn(struct iorp_owned_group *owned, struct device *dev)
 {
-	unsigned int id = iommu_group_id(group);
-	struct iorp_pci_group *pg;
+	struct iommu_domain *domain;
+
+	owned->aperture_end = DMA_BIT_MASK(64);
+	if (IORP_DOMAINS_KNOW_THEIR_IOMMU)
+		return;
+	domain = iorp_paging_domain_alloc(dev);
+	if (IS_ERR(domain))
+		return;
+	if (!iorp_replace_introduce(owned->rg, domain, &owned->coherent))
+		owned->aperture_end = domain->geometry.aperture_end;
+	iommu_domain_free(domain);
+}
+
+/* The file's record of an iommu group, made (and the group claimed) if new. */
+static struct iorp_owned_group *iorp_owned_group_get(struct iorp_ctx *ctx,
+						     struct iommu_group *iommu_group,
+						     struct device *dev)
+{
+	unsigned int id = iommu_group_id(iommu_group);
+	struct iorp_owned_group *owned;
 	int ret;
 
 	lockdep_assert_held(&iorp_pci_lock);
 	mutex_lock(&ctx->groups_lock);
-	pg = xa_load(&ctx->groups, id);
-	if (pg) {
-		pg->refs++;
+	owned = xa_load(&ctx->groups, id);
+	if (owned) {
+		owned->refs++;
 		goto out_unlock;
 	}
-	pg = kzalloc(sizeof(*pg), GFP_KERNEL_ACCOUNT);
-	if (!pg) {
-		pg = ERR_PTR(-ENOMEM);
+	owned = kzalloc(sizeof(*owned), GFP_KERNEL_ACCOUNT);
+	if (!owned) {
+		owned = ERR_PTR(-ENOMEM);
 		goto out_unlock;
 	}
-	pg->rg = iommu_replace_claim(group, ctx);
-	if (IS_ERR(pg->rg)) {
-		ret = PTR_ERR(pg->rg);
+	owned->rg = iommu_replace_claim(iommu_group, ctx);
+	if (IS_ERR(owned->rg)) {
+		ret = PTR_ERR(owned->rg);
 		goto err_free;
 	}
-	ret = xa_err(xa_store(&ctx->groups, id, pg, GFP_KERNEL_ACCOUNT));
+	ret = xa_err(xa_store(&ctx->groups, id, owned, GFP_KERNEL_ACCOUNT));
 	if (ret)
 		goto err_release;
-	iorp_attach_group_init(&pg->agroup, pg);
-	pg->ctx = ctx;
-	pg->id = id;
-	pg->iommu_group = group;
-	pg->sw_msi_start = iorp_pci_sw_msi(group);
-	pg->refs = 1;
+	iorp_attach_group_init(&owned->agroup, owned);
+	owned->ctx = ctx;
+	owned->id = id;
+	owned->iommu_group = iommu_group_ref_get(iommu_group);
+	owned->sw_msi_start = iorp_pci_sw_msi(iommu_group);
+	owned->refs = 1;
+	list_add_tail(&owned->node, &iorp_pci_owned);
+	if (iorp_pci_leaving_group == iommu_group)
+		iorp_replace_leaving(owned->rg, iorp_pci_leaving_dev);
+	iorp_pci_learn(owned, dev);
 	goto out_unlock;
 
 err_release:
-	iommu_replace_release(pg->rg);
+	iommu_replace_release(owned->rg);
 err_free:
-	kfree(pg);
-	pg = ERR_PTR(ret);
+	kfree(owned);
+	owned = ERR_PTR(ret);
 out_unlock:
 	mutex_unlock(&ctx->groups_lock);
-	return pg;
+	return owned;
 }
 
 /* Drop a bound device's hold; the last one gives the group back. */
-static void iorp_pci_group_put(struct iorp_pci_group *pg)
+static void iorp_owned_group_put(struct iorp_owned_group *owned)
 {
-	struct iorp_ctx *ctx = pg->ctx;
+	struct iorp_ctx *ctx = owned->ctx;
 
 	lockdep_assert_held(&iorp_pci_lock);
 	mutex_lock(&ctx->groups_lock);
-	if (--pg->refs) {
+	if (--owned->refs) {
 		mutex_unlock(&ctx->groups_lock);
 		return;
 	}
 	/* a record whose group emptied left ctx->groups then */
-	if (pg->rg)
-		xa_erase(&ctx->groups, pg->id);
+	if (!owned->emptied)
+		xa_erase(&ctx->groups, owned->id);
 	mutex_unlock(&ctx->groups_lock);
-	WARN_ON(pg->agroup.hwpt || !list_empty(&pg->agroup.devices));
-	if (pg->rg)
-		iommu_replace_release(pg->rg);
-	mutex_destroy(&pg->agroup.lock);
-	kfree(pg);
+	list_del(&owned->node);
+	WARN_ON(owned->agroup.hwpt || !list_empty(&owned->agroup.devices));
+	iommu_replace_release(owned->rg);
+	iommu_group_put(owned->iommu_group);
+	mutex_destroy(&owned->agroup.lock);
+	kfree(owned);
 }
 
+/*
+ * A paging domain for the device's IOMMU. Where the driver can make one
+ * for the device (iommufd's way), it knows its IOMMU from the start. Else
+ * (6.1) it is introduced to the IOMMU now if the group is blocked, which
+ * gives it the real aperture and the IOMMU's superpages; otherwise it gets
+ * the aperture learned at claim, and 4 KiB IO pages for what it maps
+ * before its first attach.
+ */
 static struct iommu_domain *iorp_pci_domain_alloc(struct iorp_device *idev,
 						  u32 flags, bool *coherent)
 {
+	struct iorp_owned_group *owned = to_owned_group(idev->agroup);
 	struct iorp_pci_dev *pci = idev->priv;
 	struct device *dev = &pci->pdev->dev;
 	struct iommu_domain *domain;
 
+	lockdep_assert_held(&idev->agroup->lock);
 	if (iorp_should_fail(IORP_FAULT_DOMAIN_ALLOC))
 		return ERR_PTR(-ENOMEM);
-	domain = iorp_paging_domain_alloc(dev);
+	if (!iorp_pci_iommu_get(pci))
+		return ERR_PTR(-ENODEV);
+	domain = iorp_device_domain_alloc(dev);
 	if (IS_ERR(domain))
-		return domain;
-	/* no snooping bypass: every mapping is cache coherent */
-	*coherent = iorp_enforce_cache_coherency(domain, dev);
+		goto out_put;
+	*coherent = false;
+	if (IORP_DOMAINS_KNOW_THEIR_IOMMU) {
+		/* no snooping bypass where the IOMMU can prevent it */
+		if (iorp_can_enforce_cache_coherency(dev) &&
+		    domain->ops->enforce_cache_coherency) {
+			*coherent = domain->ops->enforce_cache_coherency(domain);
+			if (!*coherent) {
+				iommu_domain_free(domain);
+				domain = ERR_PTR(-EINVAL);
+			}
+		}
+		goto out_put;
+	}
+	if (!idev->agroup->hwpt &&
+	    !iorp_replace_introduce(owned->rg, domain, coherent))
+		goto out_put;
+	/*
+	 * The aperture the driver itself sets at the first attach; snooping
+	 * forced before anything is mapped, where the IOMMU can do it.
+	 */
+	domain->geometry.aperture_end = min(domain->geometry.aperture_end,
+					    owned->aperture_end);
+	if (owned->coherent && domain->ops->enforce_cache_coherency)
+		*coherent = domain->ops->enforce_cache_coherency(domain);
+out_put:
+	up_read(&pci->iommu_lock);
 	return domain;
 }
 
-static bool iorp_pci_domain_compatible(struct iorp_device *idev,
-				       struct iommu_domain *domain)
+static int iorp_pci_domain_compatible(struct iorp_device *idev,
+				      struct iommu_domain *domain)
 {
 	struct iorp_pci_dev *pci = idev->priv;
+	int ret;
 
-	return iorp_domain_is_for(domain, &pci->pdev->dev);
+	if (!iorp_pci_iommu_get(pci))
+		return -ENODEV;
+	ret = iorp_domain_is_for(domain, &pci->pdev->dev) ? 0 : -EINVAL;
+	up_read(&pci->iommu_lock);
+	return ret;
 }
 
 static int iorp_pci_group_switch(struct iorp_attach_group *agroup,
 				 struct iommu_domain *old,
 				 struct iommu_domain *new)
 {
-	struct iorp_pci_group *pg = to_pci_group(agroup);
+	struct iorp_owned_group *owned = to_owned_group(agroup);
 	int ret;
 
 	lockdep_assert_held(&agroup->lock);
-	WARN_ON(iommu_replace_domain(pg->rg) != old);
-	if (new && pg->sw_msi_start != PHYS_ADDR_MAX) {
+	if (new && owned->sw_msi_start != PHYS_ADDR_MAX) {
 		/* once per domain: a domain has the cookie already */
-		ret = iommu_get_msi_cookie(new, pg->sw_msi_start);
+		ret = iommu_get_msi_cookie(new, owned->sw_msi_start);
 		if (ret && ret != -EEXIST)
 			return ret;
 	}
-	return iommu_replace_switch(pg->rg, new);
+	return iommu_replace_switch(owned->rg, new);
+}
+
+static struct iommu_domain *iorp_pci_group_domain(struct iorp_attach_group *agroup)
+{
+	return iommu_replace_domain(to_owned_group(agroup)->rg);
 }
 
 /* The IOVA the group's IOMMU must never see mapped. */
 static int iorp_pci_reserved(struct iorp_device *idev, struct list_head *list)
 {
-	struct iorp_pci_dev *pci = idev->priv;
+	struct iorp_owned_group *owned = to_owned_group(idev->agroup);
 	struct iommu_resv_region *region, *next;
-	struct iommu_group *group;
 	LIST_HEAD(regions);
 	int ret = 0;
 
 	if (iorp_should_fail(IORP_FAULT_RESV))
 		return -ENOMEM;
-	group = iommu_group_get(&pci->pdev->dev);
-	if (!group)
-		return -ENODEV;
-	ret = iommu_get_group_resv_regions(group, &regions);
+	ret = iommu_get_group_resv_regions(owned->iommu_group, &regions);
 	list_for_each_entry_safe(region, next, &regions, list) {
 		struct iorp_resv *resv;
 
@@ -252,14 +373,20 @@ static int iorp_pci_reserved(struct iorp_device *idev, struct list_head *list)
 		}
 		kfree(region);
 	}
-	iommu_group_put(group);
 	return ret;
 }
 
 static void iorp_pci_hw_info(struct iorp_device *idev,
 			     struct iorp_hw_info *info)
 {
+	struct iorp_pci_dev *pci = idev->priv;
+
 	info->type = IOMMU_HW_INFO_TYPE_NONE;
+	if (!iorp_pci_iommu_get(pci))
+		return;
+	iorp_iommu_hw_info(&pci->pdev->dev, &info->type, info->data,
+			   sizeof(info->data), &info->len);
+	up_read(&pci->iommu_lock);
 }
 
 static void iorp_pci_unbind(struct iorp_device *idev)
@@ -268,7 +395,11 @@ static void iorp_pci_unbind(struct iorp_device *idev)
 
 	mutex_lock(&iorp_pci_lock);
 	list_del(&pci->node);
-	iorp_pci_group_put(to_pci_group(idev->agroup));
+	mutex_unlock(&iorp_pci_lock);
+	/* off the list, so no new work: wait for one under way */
+	cancel_work_sync(&pci->gone_work);
+	mutex_lock(&iorp_pci_lock);
+	iorp_owned_group_put(to_owned_group(idev->agroup));
 	mutex_unlock(&iorp_pci_lock);
 	if (pci->proof)
 		fput(pci->proof);
@@ -281,6 +412,7 @@ static const struct iorp_device_ops iorp_pci_device_ops = {
 	.domain_free = iommu_domain_free,
 	.domain_compatible = iorp_pci_domain_compatible,
 	.group_switch = iorp_pci_group_switch,
+	.group_domain = iorp_pci_group_domain,
 	.reserved = iorp_pci_reserved,
 	.hw_info = iorp_pci_hw_info,
 	.unbind = iorp_pci_unbind,
@@ -289,6 +421,7 @@ static const struct iorp_device_ops iorp_pci_device_ops = {
 /* Is the device's driver one that leaves its DMA to whoever owns it? */
 static bool iorp_pci_driver_is(struct pci_dev *pdev, const char *name)
 {
+	device_lock_assert(&pdev->dev);
 	return pdev->dev.driver && !strcmp(pdev->dev.driver->name, name);
 }
 
@@ -310,7 +443,6 @@ static int iorp_pci_vfio_proof(struct pci_dev *pdev, struct file *file)
 	if (!is_group(file))
 		goto out_put;
 	ret = -EINVAL;
-	device_lock(&pdev->dev);
 	/* vfio-pci's driver data is its device, which starts with vfio's */
 	if (iorp_pci_driver_is(pdev, "vfio-pci")) {
 		struct vfio_pci_core_device *vdev = dev_get_drvdata(&pdev->dev);
@@ -318,7 +450,6 @@ static int iorp_pci_vfio_proof(struct pci_dev *pdev, struct file *file)
 		if (vdev && has_dev(file, &vdev->vdev))
 			ret = 0;
 	}
-	device_unlock(&pdev->dev);
 out_put:
 	if (has_dev)
 		symbol_put(vfio_file_has_dev);
@@ -333,21 +464,20 @@ static int iorp_pci_vfio_proof(struct pci_dev *pdev, struct file *file)
 }
 #endif
 
+/* With the device locked: may the caller own the device's DMA? */
 static int iorp_pci_check_access(struct pci_dev *pdev,
 				 struct iommu_replace_device_bind *cmd,
 				 struct file **proof)
 {
 	int ret;
 
+	device_lock_assert(&pdev->dev);
 	*proof = NULL;
 	if (!(cmd->flags & IOMMU_REPLACE_BIND_VFIO_GROUP)) {
 		if (!capable(CAP_SYS_ADMIN))
 			return -EPERM;
-		device_lock(&pdev->dev);
-		ret = iorp_pci_driver_is(pdev, "vfio-pci") ||
-		      iorp_pci_driver_is(pdev, "pci-stub") ? 0 : -EBUSY;
-		device_unlock(&pdev->dev);
-		return ret;
+		return iorp_pci_driver_is(pdev, "vfio-pci") ||
+		       iorp_pci_driver_is(pdev, "pci-stub") ? 0 : -EBUSY;
 	}
 	*proof = fget(cmd->vfio_group_fd);
 	if (!*proof)
@@ -371,14 +501,98 @@ static bool iorp_pci_bound_to(struct pci_dev *pdev, struct iorp_ctx *ctx)
 	return false;
 }
 
+/* After its removal: detach the device, outside the notifier. */
+static void iorp_pci_gone_work(struct work_struct *work)
+{
+	struct iorp_pci_dev *pci = container_of(work, struct iorp_pci_dev,
+						gone_work);
+
+	iorp_device_detach(pci->idev);
+}
+
+/*
+ * Bind the locked device to the file. The device lock keeps its driver,
+ * so a device that passed the checks is not being removed: removal
+ * releases the driver first (pci_stop_dev()), then tells the notifier,
+ * which then finds the device bound. A device already gone is ENODEV; one
+ * caught between losing its driver and leaving the bus fails the driver
+ * check (EBUSY, or EINVAL with a VFIO group file).
+ */
+static struct iorp_device *iorp_pci_bind_locked(struct iorp_ctx *ctx,
+						struct pci_dev *pdev,
+						struct iommu_group *iommu_group,
+						struct iommu_replace_device_bind *cmd)
+{
+	struct iorp_owned_group *owned;
+	struct iorp_device *idev;
+	struct iorp_pci_dev *pci;
+	int ret;
+
+	device_lock_assert(&pdev->dev);
+	if (!device_is_registered(&pdev->dev))
+		return ERR_PTR(-ENODEV);
+	pci = kzalloc(sizeof(*pci), GFP_KERNEL_ACCOUNT);
+	if (!pci)
+		return ERR_PTR(-ENOMEM);
+	pci->pdev = pdev;
+	init_rwsem(&pci->iommu_lock);
+	INIT_WORK(&pci->gone_work, iorp_pci_gone_work);
+	ret = iorp_pci_check_access(pdev, cmd, &pci->proof);
+	if (ret)
+		goto err_free;
+	if (!device_iommu_capable(&pdev->dev, IOMMU_CAP_CACHE_COHERENCY)) {
+		ret = -EINVAL;
+		goto err_put_proof;
+	}
+	if (!iorp_group_has_isolated_msi(iommu_group, &pdev->dev)) {
+		if (!allow_unsafe_interrupts) {
+			ret = -EPERM;
+			goto err_put_proof;
+		}
+		dev_warn(&pdev->dev,
+			 "iommu_replace: MSIs not isolated; bound because allow_unsafe_interrupts is set\n");
+	}
+
+	/* checked, not yet seen by the notifier: the window a removal has */
+	iorp_pause(IORP_PAUSE_BIND);
+	mutex_lock(&iorp_pci_lock);
+	if (iorp_pci_bound_to(pdev, ctx)) {
+		ret = -EBUSY;
+		goto err_unlock;
+	}
+	owned = iorp_owned_group_get(ctx, iommu_group, &pdev->dev);
+	if (IS_ERR(owned)) {
+		ret = PTR_ERR(owned);
+		goto err_unlock;
+	}
+	idev = iorp_device_create(ctx, &owned->agroup, &iorp_pci_device_ops,
+				  pci);
+	if (IS_ERR(idev)) {
+		ret = PTR_ERR(idev);
+		iorp_owned_group_put(owned);
+		goto err_unlock;
+	}
+	pci->idev = idev;
+	list_add_tail(&pci->node, &iorp_pci_bound);
+	mutex_unlock(&iorp_pci_lock);
+	return idev;
+
+err_unlock:
+	mutex_unlock(&iorp_pci_lock);
+err_put_proof:
+	if (pci->proof)
+		fput(pci->proof);
+err_free:
+	kfree(pci);
+	return ERR_PTR(ret);
+}
+
 int iorp_cmd_device_bind(struct iorp_ucmd *ucmd)
 {
 	struct iommu_replace_device_bind *cmd = ucmd->cmd;
 	struct iorp_ctx *ctx = ucmd->ctx;
-	struct iommu_group *group;
-	struct iorp_pci_group *pg;
+	struct iommu_group *iommu_group;
 	struct iorp_device *idev;
-	struct iorp_pci_dev *pci;
 	struct pci_dev *pdev;
 	int ret;
 
@@ -388,54 +602,21 @@ int iorp_cmd_device_bind(struct iorp_ucmd *ucmd)
 					   cmd->pci_devfn);
 	if (!pdev)
 		return -ENODEV;
-	group = iommu_group_get(&pdev->dev);
-	if (!group) {
+	iommu_group = iommu_group_get(&pdev->dev);
+	if (!iommu_group) {
 		ret = -ENODEV;
-		goto err_put_pdev;
+		goto out_put_pdev;
 	}
-	pci = kzalloc(sizeof(*pci), GFP_KERNEL_ACCOUNT);
-	if (!pci) {
-		ret = -ENOMEM;
-		goto err_put_group;
-	}
-	pci->pdev = pdev;
-	ret = iorp_pci_check_access(pdev, cmd, &pci->proof);
-	if (ret)
-		goto err_free;
-	if (!device_iommu_capable(&pdev->dev, IOMMU_CAP_CACHE_COHERENCY)) {
-		ret = -EINVAL;
-		goto err_put_proof;
-	}
-	if (!iorp_group_has_isolated_msi(group, &pdev->dev)) {
-		if (!allow_unsafe_interrupts) {
-			ret = -EPERM;
-			goto err_put_proof;
-		}
-		dev_warn(&pdev->dev,
-			 "iommu_replace: MSIs not isolated; bound because allow_unsafe_interrupts is set\n");
-	}
-
-	iorp_pause(IORP_PAUSE_BIND);
-	mutex_lock(&iorp_pci_lock);
-	if (iorp_pci_bound_to(pdev, ctx)) {
-		ret = -EBUSY;
-		goto err_unlock;
-	}
-	pg = iorp_pci_group_get(ctx, group);
-	if (IS_ERR(pg)) {
-		ret = PTR_ERR(pg);
-		goto err_unlock;
-	}
-	idev = iorp_device_create(ctx, &pg->agroup, &iorp_pci_device_ops, pci);
+	device_lock(&pdev->dev);
+	idev = iorp_pci_bind_locked(ctx, pdev, iommu_group, cmd);
+	device_unlock(&pdev->dev);
+	iommu_group_put(iommu_group);
 	if (IS_ERR(idev)) {
 		ret = PTR_ERR(idev);
-		iorp_pci_group_put(pg);
-		goto err_unlock;
+		goto out_put_pdev;
 	}
-	pci->idev = idev;
-	list_add_tail(&pci->node, &iorp_pci_bound);
-	mutex_unlock(&iorp_pci_lock);
-	iommu_group_put(group);
+	/* the group's lock may wait on a pin: taken with no global lock held */
+	iorp_device_link(idev);
 
 	cmd->out_dev_id = idev->obj.id;
 	ret = iorp_ucmd_respond(ucmd, sizeof(*cmd));
@@ -443,87 +624,111 @@ int iorp_cmd_device_bind(struct iorp_ucmd *ucmd)
 		iorp_object_abort_and_destroy(ctx, &idev->obj);
 	else
 		iorp_object_finalize(ctx, &idev->obj);
-	return ret;
+	return ret;	/* the device object holds pdev now */
 
-err_unlock:
-	mutex_unlock(&iorp_pci_lock);
-err_put_proof:
-	if (pci->proof)
-		fput(pci->proof);
-err_free:
-	kfree(pci);
-err_put_group:
-	iommu_group_put(group);
-err_put_pdev:
+out_put_pdev:
 	pci_dev_put(pdev);
 	return ret;
 }
 
-/*
- * The last device of an owned group is leaving it: every bound device of
- * the group is gone and detached, so give up the ownership now. The
- * record stays until its devices are unbound, but leaves ctx->groups: the
- * group's ID may be given to a new group.
- */
-static void iorp_pci_group_emptied(struct iommu_group *group)
+/* The device is on its way out: nothing may use its IOMMU state again. */
+static void iorp_pci_mark_gone(struct iorp_pci_dev *pci)
 {
-	struct iorp_pci_dev *pci;
+	down_write(&pci->iommu_lock);
+	pci->gone = true;
+	WRITE_ONCE(pci->idev->gone, true);
+	up_write(&pci->iommu_lock);
+}
+
+/*
+ * Every file owning the device's iommu group hears that the device is
+ * leaving; when it was the group's last device, the ownership goes back to
+ * the core now instead (the walk may still touch the device: the core
+ * releases it only at REMOVED_DEVICE).
+ */
+static void iorp_pci_group_lost(struct iommu_group *iommu_group,
+				struct device *leaving, bool last)
+{
+	struct iorp_owned_group *owned;
 
 	lockdep_assert_held(&iorp_pci_lock);
-	list_for_each_entry(pci, &iorp_pci_bound, node) {
-		struct iorp_pci_group *pg = to_pci_group(pci->idev->agroup);
-
-		if (pg->iommu_group != group || !pg->rg)
+	list_for_each_entry(owned, &iorp_pci_owned, node) {
+		if (owned->iommu_group != iommu_group || owned->emptied)
 			continue;
-		mutex_lock(&pg->agroup.lock);
-		WARN_ON(pg->agroup.hwpt);
-		iommu_replace_release(pg->rg);
-		pg->rg = NULL;
-		pg->iommu_group = NULL;
-		mutex_unlock(&pg->agroup.lock);
-		mutex_lock(&pg->ctx->groups_lock);
-		xa_erase(&pg->ctx->groups, pg->id);
-		mutex_unlock(&pg->ctx->groups_lock);
+		if (!last) {
+			iorp_replace_leaving(owned->rg, leaving);
+			continue;
+		}
+		iorp_replace_abandon(owned->rg);
+		owned->emptied = true;
+		/*
+		 * Out of ctx->groups: a device that joins this iommu group
+		 * later (a rescan) is claimed anew, not through this record.
+		 */
+		mutex_lock(&owned->ctx->groups_lock);
+		xa_erase(&owned->ctx->groups, owned->id);
+		mutex_unlock(&owned->ctx->groups_lock);
 	}
 }
 
 /*
- * A device is being removed. A bound one is detached and can never attach
- * again. Its group may be emptied by it, bound or not (a bridge).
+ * A device is being removed (DEL_DEVICE), or was (REMOVED_DEVICE). Only
+ * what cannot wait happens here; see the file comment.
  */
 static int iorp_pci_notify(struct notifier_block *nb, unsigned long action,
 			   void *data)
 {
+	struct iorp_owned_group *owned;
 	struct device *dev = data;
-	struct iommu_group *group;
+	struct iommu_group *iommu_group;
 	struct iorp_pci_dev *pci;
 
+	if (action == BUS_NOTIFY_REMOVED_DEVICE) {
+		/*
+		 * Out of its group and of our domains now: switches may go on,
+		 * and the device can be detached, which may free the domain it
+		 * was on.
+		 */
+		mutex_lock(&iorp_pci_lock);
+		if (iorp_pci_leaving_dev == dev) {
+			iorp_pci_leaving_dev = NULL;
+			iorp_pci_leaving_group = NULL;
+		}
+		list_for_each_entry(owned, &iorp_pci_owned, node)
+			iorp_replace_left(owned->rg, dev);
+		list_for_each_entry(pci, &iorp_pci_bound, node)
+			if (&pci->pdev->dev == dev)
+				queue_work(system_long_wq, &pci->gone_work);
+		mutex_unlock(&iorp_pci_lock);
+		return NOTIFY_OK;
+	}
 	if (action != BUS_NOTIFY_DEL_DEVICE)
 		return NOTIFY_DONE;
-	group = iommu_group_get(dev);
-	if (!group)
+	iommu_group = iommu_group_get(dev);
+	if (!iommu_group)
 		return NOTIFY_DONE;
 	mutex_lock(&iorp_pci_lock);
-	list_for_each_entry(pci, &iorp_pci_bound, node) {
-		struct iorp_device *idev = pci->idev;
-
-		if (&pci->pdev->dev != dev)
-			continue;
-		/* gone first, so nothing attaches it again after the detach */
-		mutex_lock(&idev->agroup->lock);
-		idev->gone = true;
-		mutex_unlock(&idev->agroup->lock);
-		iorp_device_detach(idev);
-	}
-	if (iorp_group_device_count(group) == 1)
-		iorp_pci_group_emptied(group);
+	list_for_each_entry(pci, &iorp_pci_bound, node)
+		if (&pci->pdev->dev == dev)
+			iorp_pci_mark_gone(pci);
+	iorp_pci_group_lost(iommu_group, dev,
+			    iorp_group_device_count(iommu_group) == 1);
+	/* compared, never dereferenced; cleared at REMOVED_DEVICE */
+	iorp_pci_leaving_dev = dev;
+	iorp_pci_leaving_group = iommu_group;
 	mutex_unlock(&iorp_pci_lock);
-	iommu_group_put(group);
+	iommu_group_put(iommu_group);
 	return NOTIFY_OK;
 }
 
+/*
+ * After the iommu core's own notifier (priority 0), so that at
+ * REMOVED_DEVICE the core has let the device go before switches may touch
+ * the group's devices again and before the device's domain may be freed.
+ */
 static struct notifier_block iorp_pci_nb = {
 	.notifier_call = iorp_pci_notify,
+	.priority = -1,
 };
 
 int iorp_pci_init(void)

@@ -8,7 +8,7 @@
  * some interval trees", which iorp_next_hole() answers in O(k log n) for a
  * hole after k covering intervals.
  *
- * Locking: the caller holds whatever guards the trees.
+ * Locking: the caller holds whatever guards the trees (locking.h).
  */
 #include <linux/interval_tree.h>
 

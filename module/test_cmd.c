@@ -9,8 +9,8 @@
  * through the access API and unpins whatever its unmap callback is told to.
  *
  * Locking: a test access's lock guards its item list and is held across a
- * pin and its recording; it comes after the IOAS's access_lock (the unmap
- * callback takes it) and before the access's own locks.
+ * pin and its recording; it is a driver's own lock, between the IOAS's
+ * access_lock (the unmap callback takes it) and access->lock (locking.h).
  */
 #include <linux/anon_inodes.h>
 #include <linux/errno.h>
@@ -502,7 +502,14 @@ static int iorp_test_destroy_access_pages(struct iorp_ucmd *ucmd, u32 fd,
 	return ret;
 }
 
-/* Copy between IOVA and the user's buffer through a bounce page. */
+/*
+ * Copy between IOVA and the user's buffer through a bounce buffer: on the
+ * stack for short copies (the upstream selftest makes tens of thousands of
+ * them, which must fit its per-test timeout on a KASAN kernel), else a
+ * page.
+ */
+#define IORP_TEST_SHORT_RW	128
+
 static int iorp_test_access_rw(struct iorp_ucmd *ucmd,
 			       struct iommu_test_cmd *cmd)
 {
@@ -510,9 +517,10 @@ static int iorp_test_access_rw(struct iorp_ucmd *ucmd,
 	void __user *uptr = u64_to_user_ptr(cmd->access_rw.uptr);
 	unsigned long iova = cmd->access_rw.iova;
 	unsigned long length = cmd->access_rw.length;
+	u8 short_bounce[IORP_TEST_SHORT_RW];
 	struct iorp_test_access *staccess;
+	unsigned long last, chunk;
 	struct file *file;
-	unsigned long last;
 	void *bounce;
 	int ret = 0;
 
@@ -529,13 +537,18 @@ static int iorp_test_access_rw(struct iorp_ucmd *ucmd,
 	staccess = iorp_test_access_get(ucmd, cmd->id, &file);
 	if (IS_ERR(staccess))
 		return PTR_ERR(staccess);
-	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+	bounce = short_bounce;
+	chunk = sizeof(short_bounce);
+	if (length > chunk) {
+		bounce = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+		chunk = PAGE_SIZE;
+	}
 	if (!bounce) {
 		ret = -ENOMEM;
 		goto out_put;
 	}
 	while (length) {
-		unsigned long n = min(length, PAGE_SIZE);
+		unsigned long n = min(length, chunk);
 
 		if (write && copy_from_user(bounce, uptr, n)) {
 			ret = -EFAULT;
@@ -552,7 +565,8 @@ static int iorp_test_access_rw(struct iorp_ucmd *ucmd,
 		uptr += n;
 		length -= n;
 	}
-	kfree(bounce);
+	if (bounce != short_bounce)
+		kfree(bounce);
 out_put:
 	fput(file);
 	return ret;

@@ -195,8 +195,8 @@ if selected - host probes; then
 	# (../shared/research/kernel_feasibility.md and the kernel sources).
 	for k in "${kernels[@]}"; do
 		case $k in
-		6.1.*) want="gup_unshare_anon_only=yes iommu_cap_enforce_cache_coherency=no iommu_domain_owner=no iommu_group_has_isolated_msi=no iommu_group_replace_domain=no iommu_map_gfp=no iommu_paging_domain_alloc=no pin_user_pages_remote_no_vmas=no vfio_group_file=yes" ;;
-		6.12.*) want="gup_unshare_anon_only=no iommu_cap_enforce_cache_coherency=yes iommu_domain_owner=yes iommu_group_has_isolated_msi=yes iommu_group_replace_domain=yes iommu_map_gfp=yes iommu_paging_domain_alloc=yes pin_user_pages_remote_no_vmas=yes vfio_group_file=yes" ;;
+		6.1.*) want="gup_unshare_anon_only=yes iommu_cap_enforce_cache_coherency=no iommu_domain_alloc_user=no iommu_domain_owner=no iommu_group_has_isolated_msi=no iommu_group_replace_domain=no iommu_map_gfp=no iommu_ops_hw_info=no iommu_paging_domain_alloc=no pin_user_pages_remote_no_vmas=no vfio_group_file=yes" ;;
+		6.12.*) want="gup_unshare_anon_only=no iommu_cap_enforce_cache_coherency=yes iommu_domain_alloc_user=yes iommu_domain_owner=yes iommu_group_has_isolated_msi=yes iommu_group_replace_domain=yes iommu_map_gfp=yes iommu_ops_hw_info=yes iommu_paging_domain_alloc=yes pin_user_pages_remote_no_vmas=yes vfio_group_file=yes" ;;
 		*) continue ;;
 		esac
 		host_step "$k" probes "probes find the known API of $k" \
@@ -288,7 +288,7 @@ done
 
 # --- the reliability lane: the debug kernel -----------------------------------
 debug=6.1-debug
-debug_topologies=(none vtd)
+debug_topologies=(none vtd amd)
 fuzz_seconds=${FUZZ_SECONDS:-60}
 debug_plan=()
 # only the test flavour is built for the debug kernel: no dkms, no prod

@@ -10,10 +10,12 @@
  * until it did). An access can move to another IOAS; the move either
  * completes or leaves the access on its old IOAS.
  *
- * Locking: access->attach_lock (attach, replace, detach, destroy) >
- * iopt->access_lock (held while callbacks run) > access->lock (the current
- * IOAS and the pin records) > (io_pagetable.h order). A callback may pin,
- * unpin and copy, but must not attach, replace, detach or destroy.
+ * Locking (order: locking.h): access->attach_lock serialises attach,
+ * replace, detach and destroy; iopt->access_lock is held while callbacks
+ * run; access->lock guards the current IOAS and the pin records. A
+ * callback may pin, unpin and copy (a driver's own lock it takes there
+ * sits between iopt->access_lock and access->lock), but must not attach,
+ * replace, detach or destroy.
  */
 #ifndef IORP_ACCESS_H
 #define IORP_ACCESS_H

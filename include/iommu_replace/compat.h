@@ -45,17 +45,6 @@ static inline long iorp_pin_user_pages_remote(struct mm_struct *mm,
 }
 
 /*
- * Newer GUP (6.12, not 6.1) breaks COW before a read-only long-term pin of
- * a private file page too, so the pinned page stays the one the process
- * sees; older GUP did that for anonymous pages only.
- */
-#ifdef HAVE_GUP_UNSHARE_ANON_ONLY
-#define IORP_RO_PIN_BREAKS_COW_ITSELF false
-#else
-#define IORP_RO_PIN_BREAKS_COW_ITSELF true
-#endif
-
-/*
  * 6.6: the core replaces a group's domain itself. Exported for iommufd only
  * (namespace IOMMUFD_INTERNAL, imported by domain_switch.c); the prototype
  * sits in a private header, so it is declared here.
@@ -101,23 +90,90 @@ static inline bool iorp_group_has_isolated_msi(struct iommu_group *group,
 }
 
 /*
- * 6.2: devices say whether their IOMMU can force DMA to snoop CPU caches,
- * and a fresh domain can be told to before anything is attached (what
- * iommufd does). Before, the domain operation answered for the IOMMUs
- * already attached: asked of a fresh domain, 6.1's VT-d says yes even
- * where the hardware cannot (QEMU's VT-d), and every attach then fails
- * with EOPNOTSUPP. There the domain is left as it is, as VFIO type1 of 6.1
- * leaves it until a group is attached.
+ * Newer GUP (6.12, not 6.1) breaks copy-on-write before a read-only
+ * long-term pin of a private file page too, so the pinned page stays the
+ * one the process sees when it writes; older GUP did that for anonymous
+ * pages only (pages.c makes up for it where the mapping is writable).
  */
-static inline bool iorp_enforce_cache_coherency(struct iommu_domain *domain,
-						struct device *dev)
+#ifdef HAVE_GUP_UNSHARE_ANON_ONLY
+#define IORP_GUP_UNSHARES_FILE_PAGES false
+#else
+#define IORP_GUP_UNSHARES_FILE_PAGES true
+#endif
+
+/*
+ * 6.2: a device says whether its IOMMU can force DMA to snoop CPU caches,
+ * so a fresh domain can be told to before anything is mapped (what iommufd
+ * does). Before, only the domain operation answered, for the IOMMUs
+ * already attached: asked of a domain that never met one, 6.1's VT-d says
+ * yes even where the hardware cannot, and every attach then fails.
+ */
+static inline bool iorp_can_enforce_cache_coherency(struct device *dev)
 {
 #ifdef HAVE_IOMMU_CAP_ENFORCE_CACHE_COHERENCY
-	if (device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY) &&
-	    domain->ops->enforce_cache_coherency)
-		return domain->ops->enforce_cache_coherency(domain);
-#endif
+	return device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
+#else
 	return false;
+#endif
+}
+
+/*
+ * 6.6: the driver allocates a paging domain for a device (what iommufd
+ * uses), and the domain knows its IOMMU from the start: aperture, page
+ * sizes, snoop control. Before (and from drivers without it) a domain is
+ * allocated by bus or as the core's UNMANAGED type, and 6.1's and 6.12's
+ * VT-d fill in the real aperture and superpages only at its first attach.
+ * The caller holds the device's IOMMU state (it is not being released).
+ */
+#ifdef HAVE_IOMMU_DOMAIN_ALLOC_USER
+#define IORP_DOMAINS_KNOW_THEIR_IOMMU true
+#else
+#define IORP_DOMAINS_KNOW_THEIR_IOMMU false
+#endif
+
+static inline struct iommu_domain *iorp_device_domain_alloc(struct device *dev)
+{
+#ifdef HAVE_IOMMU_DOMAIN_ALLOC_USER
+	const struct iommu_ops *ops = dev->iommu->iommu_dev->ops;
+	struct iommu_domain *domain;
+
+	if (ops->domain_alloc_user) {
+		domain = ops->domain_alloc_user(dev, 0, NULL, NULL);
+		if (IS_ERR_OR_NULL(domain))
+			return domain ?: ERR_PTR(-ENOMEM);
+		/* as iommufd: not every driver records itself */
+		domain->owner = ops;
+		return domain;
+	}
+#endif
+	return iorp_paging_domain_alloc(dev);
+}
+
+/*
+ * 6.6: the driver reports what its IOMMU is (IOMMU_GET_HW_INFO). *type
+ * and *len stay as they are without a report, or with one larger than
+ * size (which could not be given whole).
+ */
+static inline void iorp_iommu_hw_info(struct device *dev, u32 *type, void *data,
+				      size_t size, u32 *len)
+{
+#ifdef HAVE_IOMMU_OPS_HW_INFO
+	const struct iommu_ops *ops = dev->iommu->iommu_dev->ops;
+	u32 length, hw_type;
+	void *info;
+
+	if (!ops->hw_info)
+		return;
+	info = ops->hw_info(dev, &length, &hw_type);
+	if (IS_ERR_OR_NULL(info))
+		return;
+	if (length <= size) {
+		memcpy(data, info, length);
+		*len = length;
+		*type = hw_type;
+	}
+	kfree(info);
+#endif
 }
 
 /* 6.5: a domain records the driver that made it. */

@@ -15,9 +15,10 @@
  * only published by iorp_object_finalize(), so nothing can reach a half-made
  * object.
  *
- * Locking: ctx->objects' xa_lock (a spinlock) guards the table, the users
- * counts' transitions to and from one, and ctx->vfio_ioas. It is the
- * innermost lock; nothing sleeps under it.
+ * Locking (order: locking.h): ctx->objects' xa_lock (a spinlock) guards the
+ * table, the users counts' transitions to and from one, and ctx->vfio_ioas.
+ * It is the innermost lock; nothing sleeps under it. ctx->groups_lock
+ * guards ctx->groups.
  */
 #ifndef IORP_CORE_H
 #define IORP_CORE_H
@@ -69,7 +70,7 @@ enum iorp_account_mode {
  * @vfio_ioas: the IOAS of IOMMU_VFIO_IOAS, no reference (xa_lock)
  * @groups_lock: guards @groups
  * @groups: iommu group ID -> the file's record of a group it owns
- *          (struct iorp_pci_group, pci_device.c)
+ *          (struct iorp_owned_group, pci_device.c)
  */
 struct iorp_ctx {
 	struct file *file;

@@ -7,17 +7,26 @@
  * when their last device leaves; manual ones (IOMMU_HWPT_ALLOC) live until
  * IOMMU_DESTROY.
  *
- * A bound device (IORP_OBJ_DEVICE, "idev") belongs to a struct iorp_group:
- * the context's record of one iommu group, holding the HWPT the whole group
- * is attached to. Devices of one group always share one HWPT; attaching is
- * per device, but the group's hardware follows its HWPT.
+ * A bound device (IORP_OBJ_DEVICE, "idev") belongs to a struct
+ * iorp_attach_group ("agroup"): the devices of one iommu group that one
+ * file bound, and the HWPT they are attached to. Devices of one group
+ * always share one HWPT; attaching is per device, but the group's hardware
+ * follows its HWPT.
  *
- * Kinds of devices (the mock devices of the test flavour, later PCI devices)
+ * The other "groups" of this module, so they are never confused: struct
+ * iommu_group is the kernel's ("iommu_group" wherever it appears); struct
+ * iommu_replace_group is a group claimed for domain switches
+ * (linux/iommu_replace.h, "rg"); struct iorp_owned_group is a file's record
+ * of an iommu group of PCI devices it owns, which embeds the agroup and
+ * holds the rg (pci_device.c, "owned").
+ *
+ * Kinds of devices (the mock devices of the test flavour, PCI devices)
  * plug in through struct iorp_device_ops; everything else, attach, replace
  * and detach included, is common code in device.c.
  *
- * Locking: group->lock > ioas->mutex > (io_pagetable.h order). An attached
- * device holds a users reference on its HWPT, a HWPT on its IOAS.
+ * Locking (order: locking.h): agroup->lock guards a group's attachment
+ * and its devices' @attached. An attached device holds a users reference
+ * on its HWPT, a HWPT on its IOAS.
  */
 #ifndef IORP_DEVICE_H
 #define IORP_DEVICE_H
@@ -27,8 +36,10 @@
 
 #include <iommu_replace/core.h>
 
+struct device;
 struct iommu_domain;
 struct iommu_group;
+struct iommu_replace_group;
 struct iorp_device;
 struct iorp_attach_group;
 struct iorp_ioas;
@@ -67,10 +78,14 @@ struct iorp_hw_info {
  * @domain_alloc: a new, empty paging domain for the device's IOMMU; sets
  *                *@coherent if the IOMMU forces its DMA to snoop CPU caches
  * @domain_free: free a domain from @domain_alloc
- * @domain_compatible: could the device be attached to this domain?
+ * @domain_compatible: 0 if the device could be attached to this domain,
+ *                     else an errno (EINVAL; ENODEV for a removed device)
  * @group_switch: move the group's hardware from @old to @new (either may be
- *                NULL: blocked). On failure the hardware must still be on
- *                @old. A switch to NULL must not fail.
+ *                NULL: blocked). On failure the hardware is still on @old,
+ *                unless the kind could not put it back: then it is
+ *                blocked, which @group_domain tells. A switch to NULL does
+ *                not fail.
+ * @group_domain: the domain the group's hardware uses, NULL if blocked
  * @reserved: add the device's reserved IOVA ranges to @list
  * @hw_info: fill in IOMMU_GET_HW_INFO's answer
  * @unbind: optional; the device object is going away, detached and out of
@@ -81,10 +96,11 @@ struct iorp_device_ops {
 	struct iommu_domain *(*domain_alloc)(struct iorp_device *idev, u32 flags,
 					     bool *coherent);
 	void (*domain_free)(struct iommu_domain *domain);
-	bool (*domain_compatible)(struct iorp_device *idev,
-				  struct iommu_domain *domain);
-	int (*group_switch)(struct iorp_attach_group *agroup, struct iommu_domain *old,
-			    struct iommu_domain *new);
+	int (*domain_compatible)(struct iorp_device *idev,
+				 struct iommu_domain *domain);
+	int (*group_switch)(struct iorp_attach_group *agroup,
+			    struct iommu_domain *old, struct iommu_domain *new);
+	struct iommu_domain *(*group_domain)(struct iorp_attach_group *agroup);
 	int (*reserved)(struct iorp_device *idev, struct list_head *list);
 	void (*hw_info)(struct iorp_device *idev, struct iorp_hw_info *info);
 	void (*unbind)(struct iorp_device *idev);
@@ -117,7 +133,7 @@ struct iorp_hwpt {
 };
 
 /**
- * struct iorp_group - one iommu group of one context
+ * struct iorp_attach_group - the devices of an iommu group one file bound
  * @lock: guards the fields below and the devices' @attached
  * @devices: bound devices (struct iorp_device, group_node)
  * @hwpt: the HWPT the group's hardware uses, or NULL (blocked)
@@ -142,8 +158,9 @@ struct iorp_attach_group {
  * @group_node: in group->devices
  * @ops: its kind
  * @priv: the kind's own state
- * @attached: attached to group->hwpt (group->lock)
- * @gone: hot-unplugged: it cannot attach any more (group->lock)
+ * @attached: attached to agroup->hwpt (agroup->lock)
+ * @gone: hot-unplugged: it cannot attach any more; set once by its kind,
+ *        read with READ_ONCE() (the kind refuses what needs the device)
  */
 struct iorp_device {
 	struct iorp_object obj;
@@ -161,8 +178,13 @@ struct iorp_hwpt *iorp_hwpt_alloc(struct iorp_ctx *ctx, struct iorp_ioas *ioas,
 				  struct iorp_device *idev, u32 flags,
 				  bool auto_domain);
 
-/* domain_switch.c */
+/* domain_switch.c: what the device kinds use beyond linux/iommu_replace.h */
 unsigned int iorp_group_device_count(struct iommu_group *iommu_group);
+void iorp_replace_abandon(struct iommu_replace_group *rg);
+void iorp_replace_leaving(struct iommu_replace_group *rg, struct device *dev);
+void iorp_replace_left(struct iommu_replace_group *rg, struct device *dev);
+int iorp_replace_introduce(struct iommu_replace_group *rg,
+			   struct iommu_domain *domain, bool *coherent);
 
 /* pci_device.c */
 int iorp_pci_init(void);
@@ -174,6 +196,7 @@ struct iorp_device *iorp_device_create(struct iorp_ctx *ctx,
 				       struct iorp_attach_group *agroup,
 				       const struct iorp_device_ops *ops,
 				       void *priv);
+void iorp_device_link(struct iorp_device *idev);
 struct iorp_device *iorp_device_bind(struct iorp_ctx *ctx,
 				     struct iorp_attach_group *agroup,
 				     const struct iorp_device_ops *ops,

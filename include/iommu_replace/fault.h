@@ -4,7 +4,7 @@
  * the kernel's fail-nth cannot reach: the mock IOMMU's map, unmap and
  * attach, page pinning, and every step of a real device's attach and
  * replace (its domain, filling it, its reserved regions, the switch, one
- * device of the fallback walk).
+ * device of the fallback walk, and putting one back after a failed one).
  *
  * Each site has a countdown in debugfs,
  * /sys/kernel/debug/iommu_replace/fault/<site>: writing N > 0 makes the N-th
@@ -20,8 +20,9 @@
  * waits). Only one thread waits per arming; others pass. Production builds
  * pause nowhere.
  *
- * Locking: the countdowns and pause states are atomics. A pause point must
- * be reached where sleeping is allowed.
+ * Locking: the countdowns and pause states are atomics, outside the lock
+ * order (locking.h). A pause point must be reached where sleeping is
+ * allowed.
  */
 #ifndef IORP_FAULT_H
 #define IORP_FAULT_H
@@ -40,12 +41,13 @@ enum iorp_fault_site {
 	IORP_FAULT_RESV,	/* reading a device's reserved regions */
 	IORP_FAULT_GROUP_SWITCH,	/* a group switch, before it starts */
 	IORP_FAULT_SWITCH_DEV,	/* one device of a fallback group switch */
+	IORP_FAULT_SWITCH_BACK,	/* putting one back after a failed switch */
 	IORP_FAULT_MAX,
 };
 
 enum iorp_pause_point {
 	IORP_PAUSE_RELEASE,	/* closing a file, before it destroys an object */
-	IORP_PAUSE_BIND,	/* binding a PCI device, after its checks */
+	IORP_PAUSE_BIND,	/* binding a PCI device, after its checks (device locked) */
 	IORP_PAUSE_AUTO_HWPT,	/* attaching, with a reused automatic HWPT held */
 	IORP_PAUSE_PIN,		/* pinning user pages, before the pin */
 	IORP_PAUSE_MAX,

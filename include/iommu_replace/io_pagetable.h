@@ -20,11 +20,10 @@
  * pages->pinned (index -> struct page), charged once to RLIMIT_MEMLOCK, and
  * unpinned (dirtied if writable) when the last holder goes.
  *
- * Lock order, outermost first:
- *   access->lock > iopt->access_lock > iopt->domains_rwsem >
- *   iopt->iova_rwsem > pages->mutex
- * domains_rwsem guards the domain list, iova_rwsem the three trees and the
- * areas, pages->mutex the pages' pinned table, holders and accounting.
+ * Locking (order: locking.h): ioas->mutex guards the automatic HWPTs,
+ * iopt->access_lock the accesses, domains_rwsem the domain list,
+ * iova_rwsem the three trees and the areas, pages->mutex the pages' pinned
+ * table, holders and accounting.
  */
 #ifndef IORP_IO_PAGETABLE_H
 #define IORP_IO_PAGETABLE_H
@@ -52,7 +51,8 @@ struct iorp_hwpt;
  * @iova_rwsem: guards the trees, the areas in them and @iova_alignment
  * @area_itree: struct iorp_area by IOVA
  * @reserved_itree: struct iorp_reserved by IOVA
- * @allowed_itree: struct iorp_allowed by IOVA
+ * @allowed_itree: the nodes of @allowed, by IOVA
+ * @allowed: the ranges of IOMMU_IOAS_ALLOW_IOVAS, or NULL
  * @domains: struct iorp_hwpt (iopt_node) filled from this IOAS
  * @iova_alignment: alignment of every IOVA, length and in-page offset
  * @disable_large_pages: IOMMU_OPTION_HUGE_PAGES is 0
@@ -67,6 +67,7 @@ struct iorp_iopt {
 	struct rb_root_cached area_itree;
 	struct rb_root_cached reserved_itree;
 	struct rb_root_cached allowed_itree;
+	struct iorp_allowed *allowed;
 	struct list_head domains;
 	unsigned long iova_alignment;
 	bool disable_large_pages;
@@ -153,11 +154,14 @@ struct iorp_reserved {
 };
 
 /**
- * struct iorp_allowed - IOVA set by IOMMU_IOAS_ALLOW_IOVAS
- * @node: the range, in iopt->allowed_itree
+ * struct iorp_allowed - the IOVA ranges set by one IOMMU_IOAS_ALLOW_IOVAS
+ * @num: how many
+ * @nodes: the ranges, in one allocation (a caller may give millions);
+ *         they are the nodes of iopt->allowed_itree
  */
 struct iorp_allowed {
-	struct interval_tree_node node;
+	unsigned long num;
+	struct interval_tree_node nodes[];
 };
 
 /**
@@ -201,8 +205,8 @@ int iorp_iopt_unmap_all(struct iorp_iopt *iopt, unsigned long *unmapped);
 int iorp_iopt_reserve(struct iorp_iopt *iopt, unsigned long start,
 		      unsigned long last, const void *owner);
 void iorp_iopt_unreserve(struct iorp_iopt *iopt, const void *owner);
-int iorp_iopt_set_allowed(struct iorp_iopt *iopt,
-			  struct iorp_allowed **allowed, unsigned int num);
+int iorp_iopt_set_allowed(struct iorp_iopt *iopt, struct iorp_allowed *allowed,
+			  struct rb_root_cached *tree);
 int iorp_iopt_add_domain(struct iorp_iopt *iopt, struct iorp_hwpt *hwpt);
 void iorp_iopt_remove_domain(struct iorp_iopt *iopt, struct iorp_hwpt *hwpt);
 int iorp_iopt_set_large_pages(struct iorp_iopt *iopt, bool enable);

@@ -10,7 +10,8 @@
  * iommu_unmap() exactly as it drives hardware domains. They work beside a
  * real IOMMU, which never sees them.
  *
- * Locking: a mock device's hardware pointer is guarded by its group's lock.
+ * Locking: a mock device's hardware pointer is guarded by its agroup->lock
+ * (order: locking.h).
  */
 #ifndef IORP_MOCK_H
 #define IORP_MOCK_H

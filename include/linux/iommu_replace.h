@@ -15,8 +15,27 @@
  * failure. The module parameter force_fallback picks the second way
  * everywhere.
  *
- * Intel VT-d and AMD-Vi block a device's DMA for a moment inside every
- * attach: a switch is atomic for the group, not hitless for each device.
+ * What is guaranteed:
+ *  - a switch to NULL (the blocking domain) does not fail, and the group's
+ *    DMA is blocked when it returns (on 6.1's VT-d, whose way back
+ *    allocates, a device the driver cannot attach is left blocked with no
+ *    domain; it is retried first);
+ *  - a failed switch leaves the group on its old domain, with one
+ *    exception on the fallback route: if the driver also fails to put a
+ *    device back (6.1's VT-d out of memory or of domain IDs), the whole
+ *    group is left on the blocking domain, and iommu_replace_domain() says
+ *    NULL. On the native route the core itself puts the group back;
+ *  - not hitless: Intel VT-d and AMD-Vi block a device's DMA for a moment
+ *    inside every attach, so DMA that straddles a switch can be lost or
+ *    torn (measured; README "Replace is not hitless"). A switch is atomic
+ *    for the group, never a visit to the blocking or default domain.
+ *
+ * Hot-unplug is the caller's to watch (a bus notifier): when the group's
+ * last device is removed, release the group at its BUS_NOTIFY_DEL_DEVICE,
+ * before the core releases the device (the core wants an empty group to
+ * have no owner); and no switch may run on the fallback route while the
+ * core releases a device of the group (6.1 does that without the group's
+ * mutex). iommu_replace.ko's own devices do both (pci_device.c).
  *
  * The symbols are in the IOMMU_REPLACE namespace:
  * MODULE_IMPORT_NS(IOMMU_REPLACE).
@@ -28,7 +47,7 @@ struct iommu_domain;
 struct iommu_group;
 struct iommu_replace_group;
 
-struct iommu_replace_group *iommu_replace_claim(struct iommu_group *group,
+struct iommu_replace_group *iommu_replace_claim(struct iommu_group *iommu_group,
 						void *owner);
 int iommu_replace_switch(struct iommu_replace_group *rg,
 			 struct iommu_domain *domain);

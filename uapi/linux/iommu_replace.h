@@ -172,7 +172,11 @@ struct iommu_ioas_iova_ranges {
  * IOVA allocation only picks IOVA inside it, and nothing may reserve IOVA
  * inside it: an attach that would fails with EADDRINUSE. The call itself
  * fails with EADDRINUSE if a range is already reserved, and EINVAL for a
- * range whose start is above its last.
+ * range whose start is not below its last or that overlaps another. Its
+ * cost grows as n log n with the number of ranges (millions are fine; the
+ * kernel memory they take counts against the caller's memory cgroup:
+ * ENOMEM beyond it), and a fatal signal ends it (EINTR); a failed call
+ * leaves the old list.
  */
 struct iommu_ioas_allow_iovas {
 	__u32 size;
@@ -215,6 +219,10 @@ enum iommufd_ioas_map_flags {
  * the caller's RLIMIT_MEMLOCK. A fixed IOVA range must be free (EEXIST
  * otherwise), allowed and not reserved; IOVA, length and the offset of
  * @user_va in its page must be multiples of the IOAS's IOVA alignment.
+ * Read-only memory is pinned as the process may read it, never forced:
+ * memory it cannot read fails with EFAULT. If @iova cannot be written
+ * back the call fails with EFAULT but the mapping stays, as with iommufd.
+ * A fatal signal ends a long pin (EINTR), leaving nothing mapped.
  */
 struct iommu_ioas_map {
 	__u32 size;
@@ -242,7 +250,8 @@ struct iommu_ioas_map {
  *
  * Maps memory that is already mapped in another IOAS, sharing its pinned
  * pages instead of pinning again. The source range must lie within mappings
- * made by MAP or COPY (ENOENT otherwise).
+ * made by MAP or COPY (ENOENT otherwise). As for MAP, a result that cannot
+ * be written back fails with EFAULT and leaves the mapping.
  */
 struct iommu_ioas_copy {
 	__u32 size;
@@ -608,13 +617,28 @@ struct iommu_replace_device_bind {
  * attached already this REPLACES its IO page table: the group's hardware
  * goes from the old HWPT straight to the new one without passing through a
  * blocking or default domain, and if that fails every device of the group
- * stays on the old HWPT. The IOMMU blocks each device's DMA for a moment
- * inside the switch. The device's reserved IOVA ranges are reserved in the
- * new IOAS first (EADDRINUSE if mapped or allowed there). Errors: ENOENT
- * (unknown ID), EINVAL (a HWPT of another IOMMU, or one other than the one
- * the device's group uses), ENODEV (the device was hot-unplugged). If the
- * result cannot be written back the device ends up detached (EFAULT), as
- * with VFIO.
+ * stays on the old HWPT.
+ *
+ * Replace is not hitless: Intel VT-d and AMD-Vi block each device's DMA for
+ * a moment inside the switch (on 6.1 and 6.12 alike), so DMA in flight
+ * across a replace can be lost or torn, about as often as across a detach
+ * and attach (README, "Performance" measures it per kernel and IOMMU).
+ * What replace guarantees is that the device never sees the blocking or
+ * default domain's translation, nor any page table but the old and the new.
+ *
+ * One exception to "a failure leaves the old HWPT": on kernels without
+ * iommu_group_replace_domain() (6.1), if the IOMMU driver fails to switch a
+ * device and then also fails to put it back (6.1's VT-d allocates in every
+ * attach, so only when it is out of memory or domain IDs), the whole group
+ * is left blocked and its devices detached; the call returns the error.
+ *
+ * The device's reserved IOVA ranges are reserved in the new IOAS first
+ * (EADDRINUSE if mapped or allowed there). Errors: ENOENT (unknown ID),
+ * EINVAL (a HWPT of another IOMMU, or one other than the one the device's
+ * group uses), ENODEV (the device was hot-unplugged). If the result cannot
+ * be written back (EFAULT) the change is undone: a replaced device goes
+ * back to the HWPT it had (if that switch fails too, it is detached), a
+ * newly attached one is detached again.
  */
 struct iommu_replace_device_attach {
 	__u32 size;
@@ -633,7 +657,10 @@ struct iommu_replace_device_attach {
  * @__reserved: must be 0
  *
  * Detaches the device; when the last attached device of a group detaches,
- * the group's DMA is blocked. Detaching a detached device does nothing.
+ * the group's DMA is blocked by the time the call returns. Detaching a
+ * detached device does nothing. Detach does not fail (on 6.1's VT-d, whose
+ * way back to blocking allocates, a device the driver cannot attach to the
+ * blocking domain is left blocked with no domain, after retries).
  */
 struct iommu_replace_device_detach {
 	__u32 size;
