@@ -13,6 +13,16 @@
  *                other HWPT (replace), detach then attach, and what type1
  *                offers instead (one address space per container, so the
  *                VMM unmaps the old memory and maps the new).
+ *   DMA lost     the device writes LOSS_DMAS times a pass while another
+ *                thread switches it between the two address spaces back to
+ *                back (replace, then detach + attach): how many writes
+ *                landed nowhere, and from that and the switches done, how
+ *                long each switch keeps DMA blocked. (QEMU's edu performs a
+ *                DMA in one instant, 100 ms after it is started, so a write
+ *                samples whether the device is blocked at that instant.)
+ *                Both drivers block a device's DMA for a moment inside
+ *                every attach: replace is not hitless, and this says how
+ *                much it loses.
  *
  * The two mechanisms take turns, PASSES times each (the device is bound
  * to iommu-replace, then its group is put in a container, and so on), so
@@ -27,6 +37,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -66,6 +77,8 @@ static const struct {
 
 #define SWITCH_ROUNDS	50
 #define REMAP_ROUNDS	3
+#define LOSS_DMAS	20	/* x PASSES: a hundred DMAs per way of switching */
+#define LOSS_LEN	64
 
 /* timed rounds of one operation, in microseconds, from every pass */
 struct samples {
@@ -92,6 +105,9 @@ struct bench {
 	struct mech ours, type1;
 	__u32 dev, hwpt_a, hwpt_b;
 	struct samples replace, detach_attach, remap;
+	/* DMA across switches: [0] replace, [1] detach + attach */
+	unsigned long dmas[2], lost[2], switches[2];
+	double switching_us[2];
 };
 
 static int step_no, failures;
@@ -295,6 +311,72 @@ static int time_switch(struct bench *b, bool straight, struct samples *s)
 	return 0;
 }
 
+/* The switching side of a DMA-loss run: back to back until told to stop */
+struct switcher {
+	struct bench *b;
+	bool straight;
+	bool stop;
+	unsigned long done;
+	int err;
+};
+
+static void *switch_loop(void *arg)
+{
+	struct switcher *sw = arg;
+
+	while (!__atomic_load_n(&sw->stop, __ATOMIC_SEQ_CST) && !sw->err) {
+		__u32 to = sw->done % 2 ? sw->b->hwpt_a : sw->b->hwpt_b;
+
+		sw->err = sw->straight ? attach(sw->b, to) :
+			  detach(sw->b) ?: attach(sw->b, to);
+		sw->done++;
+	}
+	return NULL;
+}
+
+/*
+ * The device writes its buffer (the same bytes both address spaces hold at
+ * IOVA_BASE) to IOVA_BASE + 4 KiB LOSS_DMAS times while another thread
+ * switches it back to back: a write that reached neither address space,
+ * or only part of it, was lost.
+ */
+static int dma_loss(struct bench *b, bool straight)
+{
+	struct switcher sw = { .b = b, .straight = straight };
+	char *dst_a = b->mem_a + 4096, *dst_b = b->mem_b + 4096;
+	int i = straight ? 0 : 1, err, n;
+	pthread_t thread;
+	double t0;
+
+	err = attach(b, b->hwpt_a);
+	if (err)
+		return err;
+	memset(b->mem_a, 0x5a, LOSS_LEN);
+	memset(b->mem_b, 0x5a, LOSS_LEN);
+	if (edu_dma(&b->edu, IOVA_BASE, LOSS_LEN, false))
+		return EIO;
+	t0 = now_us();
+	err = pthread_create(&thread, NULL, switch_loop, &sw);
+	if (err)
+		return err;
+	for (n = 0; n < LOSS_DMAS; n++) {
+		memset(dst_a, 0, LOSS_LEN);
+		memset(dst_b, 0, LOSS_LEN);
+		if (edu_dma(&b->edu, IOVA_BASE + 4096, LOSS_LEN, true)) {
+			err = EIO;
+			break;
+		}
+		b->lost[i] += memcmp(dst_a, b->mem_a, LOSS_LEN) &&
+			      memcmp(dst_b, b->mem_b, LOSS_LEN);
+	}
+	__atomic_store_n(&sw.stop, true, __ATOMIC_SEQ_CST);
+	pthread_join(thread, NULL);
+	b->dmas[i] += n;
+	b->switches[i] += sw.done;
+	b->switching_us[i] += now_us() - t0;
+	return err ?: sw.err;
+}
+
 /* Two populated 64 MiB address spaces; the device moves between them. */
 static int ours_switch(struct bench *b)
 {
@@ -305,7 +387,8 @@ static int ours_switch(struct bench *b)
 	       mech_map(&b->ours, IOVA_BASE, b->mem_a, BIG) ?:
 	       mech_map(&other, IOVA_BASE, b->mem_b, BIG) ?:
 	       time_switch(b, true, &b->replace) ?:
-	       time_switch(b, false, &b->detach_attach);
+	       time_switch(b, false, &b->detach_attach) ?:
+	       dma_loss(b, true) ?: dma_loss(b, false);
 }
 
 /* --- VFIO type1 ------------------------------------------------------------- */
@@ -385,6 +468,16 @@ static void report(struct bench *b)
 	print_switch("iommu-replace, detach + attach", &b->detach_attach);
 	remap = print_switch("VFIO type1, unmap + map", &b->remap);
 	printf("# %-32s %10.0fx\n", "type1 over replace", remap / replace);
+	printf("#\n# DMA while the device is switched back to back (each DMA samples one instant):\n");
+	for (int i = 0; i < 2; i++) {
+		double blocked = (double)b->lost[i] / b->dmas[i];
+
+		printf("# %-32s %3lu of %3lu DMAs lost (%2.0f%%) over %lu switches in %.1f s: DMA blocked about %.1f us per switch\n",
+		       i ? "iommu-replace, detach + attach" : "iommu-replace, replace",
+		       b->lost[i], b->dmas[i], 100 * blocked, b->switches[i],
+		       b->switching_us[i] / 1e6,
+		       blocked * b->switching_us[i] / b->switches[i]);
+	}
 }
 
 static char *populated(size_t len)

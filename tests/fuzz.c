@@ -37,7 +37,11 @@
  * by new memory, by an inaccessible mapping or zapped while they are mapped
  * and pinned; in the "forks" test a child runs a burst on the inherited fds
  * and then exits after closing them, exits with them open, or is killed
- * with SIGKILL by the parent in the middle.
+ * with SIGKILL by the parent in the middle. Devices: a real PCI device (an
+ * edu alone in its iommu group, where the guest has an IOMMU) is bound,
+ * attached, replaced, detached and unbound like the mock ones, and is
+ * hot-unplugged through sysfs and rescanned at any moment. ALLOW_IOVAS
+ * now and then gets a list of up to HUGE_RANGES ranges.
  *
  * Memory safety of the fuzzer: every user pointer given to the kernel lies
  * in one reserved address range (the buffers, with inaccessible gaps and a
@@ -100,6 +104,7 @@
 #define CHILD_GRACE		10.0	/* then a child counts as hung */
 #define CHILD_ALARM		15	/* a child's own safety alarm */
 #define LAST_OPS		8	/* recent operations shown in a report */
+#define HUGE_RANGES		(256U << 10)	/* the longest ALLOW_IOVAS list */
 
 /*
  * The buffer region: a 64 KiB inaccessible head, NBUF buffers of BUF_LEN
@@ -227,6 +232,7 @@ enum {
 	OP_CREATE_ACCESS, OP_ACCESS_PAGES, OP_DESTROY_ACCESS_PAGES,
 	OP_ACCESS_RW, OP_ACCESS_REPLACE_IOAS, OP_TEMP_LIMIT, OP_TEST_OTHER,
 	OP_RAW, OP_OPEN, OP_CLOSE, OP_CLOSE_ACCESS, OP_BUFFER, OP_FORK,
+	OP_DEV_BIND, OP_DEV_ATTACH, OP_DEV_DETACH, OP_DEV_UNBIND, OP_UNPLUG,
 	NR_OPS
 };
 
@@ -266,6 +272,11 @@ static const struct {
 	[OP_CLOSE_ACCESS] = { "close access fd", 1 },
 	[OP_BUFFER] = { "buffer remap/zap", 3 },
 	[OP_FORK] = { "fork", 1 },
+	[OP_DEV_BIND] = { "DEVICE_BIND", 2 },
+	[OP_DEV_ATTACH] = { "DEVICE_ATTACH", 4 },
+	[OP_DEV_DETACH] = { "DEVICE_DETACH", 2 },
+	[OP_DEV_UNBIND] = { "DEVICE_UNBIND", 1 },
+	[OP_UNPLUG] = { "PCI remove/rescan", 1 },
 };
 
 /* The errnos a call may fail with; EDEADLOCK is EDEADLK on x86. */
@@ -364,6 +375,7 @@ struct world {
 	unsigned int nstale_fds;
 
 	char *region;		/* its head: REGION_HEAD inaccessible bytes */
+	struct iommu_iova_range *huge_ranges;	/* HUGE_RANGES, disjoint */
 	struct buf_slot buf[NBUF + 1];	/* buf[NBUF]: the huge one */
 	bool hugetlb;
 
@@ -404,6 +416,10 @@ union args {
 	struct iommu_hw_info info;
 	struct iommu_hwpt_invalidate inv;
 	struct iommu_test_cmd test;
+	struct iommu_replace_device_bind bind;
+	struct iommu_replace_device_attach attach;
+	struct iommu_replace_device_detach detach;
+	struct iommu_replace_device_unbind unbind;
 	unsigned char bytes[ARG_MAX];
 	__u32 words[ARG_MAX / 4];
 };
@@ -423,6 +439,7 @@ struct call {
 	unsigned int ctx_gen;
 	int fd;
 	bool fd_stale;		/* a closed fd number, on purpose */
+	bool ebadf_ok;		/* an argument is a bad fd, on purpose */
 	unsigned long nr;
 	size_t ksize;		/* size of the kernel's struct */
 	union args a;		/* the struct; after the call, its outputs */
@@ -1004,7 +1021,7 @@ static bool fire(struct fuzzer *f, struct call *c)
 	 */
 	c->out = !c->err && c->place == PL_NORMAL;
 	stale = c->fd_stale || w->ctx[c->ctx].gen != c->ctx_gen;
-	account(f, c->op, c->err, true, stale, c);
+	account(f, c->op, c->err, true, stale || c->ebadf_ok, c);
 	return !stale;
 }
 
@@ -1285,6 +1302,11 @@ static void op_allow_iovas(struct fuzzer *f)
 			PICK(f, ((const __u32[]){ 200, 0x10000000, 0xffffffff }));
 		al->allowed_iovas = n && pct(f, 5) ? gen_arr_ptr(f) :
 						    arr_ptr(f);
+		if (f->w->huge_ranges && pct(f, 10)) {
+			/* a long list of disjoint ranges (some overlap) */
+			al->num_iovas = 1 + below(f, HUGE_RANGES);
+			al->allowed_iovas = (uintptr_t)f->w->huge_ranges;
+		}
 		if (pct(f, 2))
 			al->__reserved = 1;
 		fire(f, &c);
@@ -1828,6 +1850,226 @@ static void op_test_other(struct fuzzer *f)
 }
 
 /* Command numbers the module does not implement, with a zeroed struct. */
+/* --- a real PCI device, bound and hot-unplugged ------------------------------ */
+
+/*
+ * The edu device alone in its iommu group (PCI_NAME), found at the start:
+ * the debug kernel has vfio-pci built in, so binding needs no module. It
+ * is removed and rescanned at random; every bound device and the
+ * notifier's work must cope. Serialised by pci_lock (sysfs only).
+ */
+static char pci_name[32];
+static unsigned int pci_domain, pci_bus, pci_devfn;
+static pthread_mutex_t pci_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int sysfs_put(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, value, strlen(value));
+	close(fd);
+	return n == (ssize_t)strlen(value) ? 0 : -1;
+}
+
+static unsigned int pci_hex(const char *dev, const char *attr)
+{
+	unsigned int v = 0;
+	char path[320];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", dev, attr);
+	fp = fopen(path, "r");
+	if (!fp)
+		return 0;
+	if (fscanf(fp, "%x", &v) != 1)
+		v = 0;
+	fclose(fp);
+	return v;
+}
+
+static bool pci_present(void)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", pci_name);
+	return !access(path, F_OK);
+}
+
+/* Hand the device to vfio-pci (after a rescan it has no driver). */
+static void pci_to_vfio(void)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override",
+		 pci_name);
+	sysfs_put(path, "vfio-pci");
+	sysfs_put("/sys/bus/pci/drivers_probe", pci_name);
+}
+
+/* Find the lone edu device; without an IOMMU there is none to find. */
+static void pci_setup(void)
+{
+	unsigned int slot, fn;
+	struct dirent *de;
+	char path[320];
+	DIR *d;
+
+	if (pci_name[0] || !(d = opendir("/sys/bus/pci/devices")))
+		return;
+	while ((de = readdir(d))) {
+		struct dirent *ge;
+		int n = 0;
+		DIR *g;
+
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(pci_name) ||
+		    pci_hex(de->d_name, "vendor") != 0x1234 ||
+		    pci_hex(de->d_name, "device") != 0x11e8)
+			continue;
+		snprintf(path, sizeof(path),
+			 "/sys/bus/pci/devices/%s/iommu_group/devices",
+			 de->d_name);
+		g = opendir(path);
+		if (!g)
+			continue;
+		while ((ge = readdir(g)))
+			n += ge->d_name[0] != '.';
+		closedir(g);
+		if (n != 1 ||
+		    sscanf(de->d_name, "%x:%x:%x.%x", &pci_domain, &pci_bus,
+			   &slot, &fn) != 4)
+			continue;
+		memcpy(pci_name, de->d_name, strlen(de->d_name) + 1);
+		pci_devfn = slot << 3 | fn;
+		break;
+	}
+	closedir(d);
+	if (pci_name[0])
+		pci_to_vfio();
+}
+
+/* Put the device back on the bus and on vfio-pci. */
+static void pci_restore(void)
+{
+	if (!pci_name[0])
+		return;
+	pthread_mutex_lock(&pci_lock);
+	if (!pci_present())
+		sysfs_put("/sys/bus/pci/rescan", "1");
+	pci_to_vfio();
+	pthread_mutex_unlock(&pci_lock);
+}
+
+static void op_unplug(struct fuzzer *f)
+{
+	char path[128];
+	int err = 0;
+
+	lock(f);
+	account(f, OP_UNPLUG, 0, false, false, NULL);
+	unlock(f);
+	if (!pci_name[0])
+		return;
+	pthread_mutex_lock(&pci_lock);
+	if (pci_present()) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/remove",
+			 pci_name);
+		err = sysfs_put(path, "1");
+	} else {
+		err = sysfs_put("/sys/bus/pci/rescan", "1");
+		pci_to_vfio();
+	}
+	pthread_mutex_unlock(&pci_lock);
+	(void)err;	/* a race with another remove or rescan is fine */
+}
+
+static void op_dev_bind(struct fuzzer *f)
+{
+	struct iommu_replace_device_bind *b;
+	struct call c;
+
+	if (begin(f, &c, OP_DEV_BIND, IOMMU_REPLACE_DEVICE_BIND,
+		  sizeof(c.a.bind))) {
+		b = &c.a.bind;
+		b->pci_domain = pci_domain;
+		b->pci_bus = pci_bus;
+		b->pci_devfn = pci_devfn;
+		if (!pci_name[0] || pct(f, 10))
+			b->pci_devfn = below(f, 256);
+		if (pct(f, 10)) {	/* a file that is no VFIO group: EBADF */
+			b->flags = IOMMU_REPLACE_BIND_VFIO_GROUP;
+			b->vfio_group_fd = pct(f, 50) ? c.fd : (__u32)rnd(f);
+			c.ebadf_ok = true;
+		} else if (pct(f, 2)) {
+			b->flags = 1U << below(f, 32);
+		}
+		if (pct(f, 2))
+			b->__reserved = 1;
+		f->w->ctx[c.ctx].fresh = false;
+		if (fire(f, &c) && c.out) {
+			check(f, &c, valid_new_id(b->out_dev_id),
+			      "DEVICE_BIND returned an impossible ID");
+			add_id(f->w, c.ctx, K_IDEV, b->out_dev_id);
+		}
+	}
+	unlock(f);
+}
+
+static void op_dev_attach(struct fuzzer *f)
+{
+	struct iommu_replace_device_attach *a;
+	struct call c;
+
+	if (begin(f, &c, OP_DEV_ATTACH, IOMMU_REPLACE_DEVICE_ATTACH,
+		  sizeof(c.a.attach))) {
+		a = &c.a.attach;
+		a->dev_id = pick_id(f, c.ctx, K_IDEV);
+		a->pt_id = pick_id(f, c.ctx, pct(f, 50) ? K_IOAS : K_HWPT);
+		if (pct(f, 2))
+			a->flags = 1U << below(f, 32);
+		if (fire(f, &c) && c.out) {
+			check(f, &c, valid_new_id(a->pt_id),
+			      "DEVICE_ATTACH returned an impossible HWPT");
+			add_id(f->w, c.ctx, K_HWPT, a->pt_id);
+			if (a->pt_id != c.in.attach.pt_id)
+				add_domain(f->w, c.ctx, a->pt_id,
+					   c.in.attach.pt_id);
+		}
+	}
+	unlock(f);
+}
+
+static void op_dev_detach(struct fuzzer *f)
+{
+	struct call c;
+
+	if (begin(f, &c, OP_DEV_DETACH, IOMMU_REPLACE_DEVICE_DETACH,
+		  sizeof(c.a.detach))) {
+		c.a.detach.dev_id = pick_id(f, c.ctx, K_IDEV);
+		if (pct(f, 2))
+			c.a.detach.flags = 1U << below(f, 32);
+		if (pct(f, 2))
+			c.a.detach.__reserved = 1;
+		fire(f, &c);
+	}
+	unlock(f);
+}
+
+static void op_dev_unbind(struct fuzzer *f)
+{
+	struct call c;
+
+	if (begin(f, &c, OP_DEV_UNBIND, IOMMU_REPLACE_DEVICE_UNBIND,
+		  sizeof(c.a.unbind))) {
+		c.a.unbind.dev_id = pick_id(f, c.ctx, K_IDEV);
+		if (fire(f, &c) && !c.err)
+			forget_id(f->w, c.ctx, c.in.unbind.dev_id);
+	}
+	unlock(f);
+}
+
 static void op_raw(struct fuzzer *f)
 {
 	static const unsigned int nrs[] = {
@@ -2233,6 +2475,11 @@ static void (*const op_fns[NR_OPS])(struct fuzzer *f) = {
 	[OP_CLOSE_ACCESS] = op_close_access,
 	[OP_BUFFER] = op_buffer,
 	[OP_FORK] = op_fork,
+	[OP_DEV_BIND] = op_dev_bind,
+	[OP_DEV_ATTACH] = op_dev_attach,
+	[OP_DEV_DETACH] = op_dev_detach,
+	[OP_DEV_UNBIND] = op_dev_unbind,
+	[OP_UNPLUG] = op_unplug,
 };
 
 static void fuzz_loop(struct fuzzer *f)
@@ -2282,6 +2529,30 @@ static void *map_anon(size_t len, int prot, int flags)
 	void *p = mmap(NULL, len, prot, flags | MAP_ANONYMOUS, -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * HUGE_RANGES disjoint ranges of half a page, a page apart, from 1 GiB in
+ * the mock aperture, in a scrambled order; the last overlaps the first, so
+ * a list of all of them is refused (EINVAL) and any shorter one accepted.
+ */
+static struct iommu_iova_range *huge_ranges_setup(void)
+{
+	const __u64 P = psize();
+	struct iommu_iova_range *r;
+
+	r = map_anon(HUGE_RANGES * sizeof(*r), PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE);
+	if (!r)
+		return NULL;
+	for (unsigned int i = 0; i < HUGE_RANGES; i++) {
+		__u64 k = (i * 2654435761ULL) % HUGE_RANGES;
+
+		r[i].start = (1ULL << 30) + k * P;
+		r[i].last = r[i].start + P / 2 - 1;
+	}
+	r[HUGE_RANGES - 1] = r[0];
+	return r;
 }
 
 /* The buffer region; every buffer filled; 0 or an errno. */
@@ -2451,6 +2722,7 @@ FIXTURE_TEARDOWN(fuzz)
 {
 	if (self->w)
 		close_all(self->w);
+	pci_restore();
 	restore_temp_limit();
 }
 
@@ -2505,6 +2777,11 @@ static void run(struct __test_metadata *_metadata, FIXTURE_DATA(fuzz) *self,
 	}
 	err = region_setup(w, &self->fz[0]);
 	ASSERT_EQ(0, err) TH_LOG("cannot set up the buffers: %s", strerror(err));
+	w->huge_ranges = huge_ranges_setup();
+	ASSERT_NE(NULL, w->huge_ranges);
+	pci_setup();
+	TH_LOG("PCI device to bind and unplug: %s", pci_name[0] ? pci_name :
+	       "none (no edu alone in an iommu group)");
 	TH_LOG("buffers: %d x %lu KiB at %p, a 2 MiB %s buffer",
 	       NBUF, BUF_LEN >> 10, (void *)w->buf[0].addr,
 	       w->hugetlb ? "hugetlb or THP" : "THP (no hugetlb pages)");
@@ -2537,6 +2814,7 @@ static void run(struct __test_metadata *_metadata, FIXTURE_DATA(fuzz) *self,
 	}
 
 	close_all(w);
+	pci_restore();
 	EXPECT_EQ(0, open_fds(_metadata))
 		TH_LOG("the fuzzer lost track of an fd (seed %#llx)",
 		       (unsigned long long)w->seed);

@@ -170,7 +170,7 @@ static inline void close_devices(FIXTURE_DATA(hw) *self)
 
 static const char *const fault_sites[] = {
 	"domain_alloc", "iommu_map", "resv", "group_switch", "switch_dev",
-	"pin",
+	"switch_back", "pin",
 };
 
 FIXTURE_SETUP(hw)

@@ -513,7 +513,6 @@ static inline int create_access(int fd, __u32 ioas, __u32 flags,
 	return ret;
 }
 
-/* Pins [iova, iova + len) through an access; *item names the pin */
 /* HWPT_INFO: what a HWPT's domain is (test flavour) */
 static inline int hwpt_info(int fd, __u32 hwpt, __u64 *pgsize_bitmap,
 			    __u64 *aperture_last, __u32 *flags)
@@ -545,6 +544,7 @@ static inline int iopte_size(int fd, __u32 hwpt, __u64 iova, __u64 *size)
 	return ret;
 }
 
+/* Pins [iova, iova + len) through an access; *item names the pin */
 static inline int access_pages(int fd, int access_fd, __u32 flags, __u64 iova,
 			       __u64 len, const void *va, __u32 *item)
 {

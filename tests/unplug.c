@@ -8,7 +8,12 @@
  * ownership is given up then. The suite runs last in its lane: a function
  * of the pair that is removed and rescanned comes back in an iommu group of
  * its own (Linux groups a slot's functions only when it enumerates the
- * slot whole), so the pair is no longer a group afterwards.
+ * slot whole), so the pair is no longer a group afterwards; the test that
+ * removes one of the pair comes last in the file. The lone device comes
+ * back alone. No test removes a bridged device: those share their bridge's
+ * requester ID, and 6.1's VT-d driver, releasing one, clears the context
+ * entry the others use while still counting them on their domain (README,
+ * "Supported kernels").
  *
  * Races with removal are made reproducible by the module's pause points
  * (fault.h): a close(), a bind and a stalled pin are held at the worst
@@ -40,88 +45,6 @@ static void rescan(struct __test_metadata *_metadata, FIXTURE_DATA(hw) *self)
 	ASSERT_EQ(0, sysfs_write("/sys/bus/pci/rescan", "1"));
 	close_devices(self);
 	find_devices(_metadata, self);
-}
-
-TEST_F(hw, lone_device_attached)
-{
-	uint64_t objects, pinned;
-	__u32 pt = self->ioas_a, hwpt;
-
-	objects = live_objects();
-	pinned = pinned_pages();
-	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
-	ASSERT_STREQ("X", dma_reads(_metadata, self, self->alone));
-	remove_device(_metadata, self->alone);
-
-	/* the device is detached and gone; its object waits for unbind */
-	pt = self->ioas_a;
-	EXPECT_EQ(ENODEV, device_attach(self->fd, self->dev, &pt));
-	EXPECT_EQ(ENODEV, hwpt_alloc(self->fd, self->dev, self->ioas_b, 0, &hwpt));
-	EXPECT_EQ(0, device_detach(self->fd, self->dev));
-	/* the automatic HWPT went with the detach, and its pins */
-	EXPECT_EQ(objects, live_objects());
-	EXPECT_EQ(pinned, pinned_pages());
-	EXPECT_EQ(0, device_unbind(self->fd, self->dev));
-	EXPECT_EQ(objects - 1, live_objects());
-
-	/* back on the bus, it binds and works again */
-	rescan(_metadata, self);
-	ASSERT_EQ(0, bind_dev(self->fd, self->alone, self->alone_group_fd,
-			      &self->dev));
-	pt = self->ioas_b;
-	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
-	EXPECT_STREQ("Y", dma_reads(_metadata, self, self->alone));
-}
-
-/* The rest of the group keeps its page table and can still move. */
-TEST_F(hw, one_device_of_a_group)
-{
-	struct edu edus[EDU_MAX], *e;
-	int n, i, group_fd;
-	__u32 d0, d1, pt;
-	char name[16];
-
-	ASSERT_EQ(0, bind_dev(self->fd, self->pair[0], self->pair_group_fd, &d0));
-	ASSERT_EQ(0, bind_dev(self->fd, self->pair[1], self->pair_group_fd, &d1));
-	pt = self->ioas_a;
-	ASSERT_EQ(0, device_attach(self->fd, d0, &pt));
-	ASSERT_EQ(0, device_attach(self->fd, d1, &pt));
-	ASSERT_STREQ("X", dma_reads(_metadata, self, self->pair[0]));
-	remove_device(_metadata, self->pair[1]);
-	EXPECT_STREQ("X", dma_reads(_metadata, self, self->pair[0]));
-
-	pt = self->ioas_b;
-	EXPECT_EQ(ENODEV, device_attach(self->fd, d1, &pt));
-	ASSERT_EQ(0, device_attach(self->fd, d0, &pt));
-	EXPECT_STREQ("Y", dma_reads(_metadata, self, self->pair[0]));
-	pt = self->ioas_a;
-	ASSERT_EQ(0, device_attach(self->fd, d0, &pt));
-	EXPECT_STREQ("X", dma_reads(_metadata, self, self->pair[0]));
-	EXPECT_EQ(0, device_unbind(self->fd, d1));
-	EXPECT_EQ(0, device_unbind(self->fd, d0));
-
-	/* back on the bus (in a group of its own now, see the top) */
-	strcpy(name, self->pair[1]->name);
-	ASSERT_EQ(0, sysfs_write("/sys/bus/pci/rescan", "1"));
-	n = edu_find(edus);
-	ASSERT_EQ(EDU_IN_GUEST, n);
-	for (i = 0; i < n && strcmp(edus[i].name, name); i++)
-		;
-	ASSERT_GT(n, i) TH_LOG("%s did not come back", name);
-	e = &edus[i];
-	ASSERT_LE(0, e->group);
-	ASSERT_EQ(0, edu_use_driver(e, "vfio-pci"));
-	ASSERT_EQ(0, edu_open(e));
-	group_fd = e->group == self->pair[0]->group ?
-		   dup(self->pair_group_fd) : open_group(e->group);
-	ASSERT_LE(0, group_fd);
-	ASSERT_EQ(0, bind_dev(self->fd, e, group_fd, &d1));
-	pt = self->ioas_b;
-	ASSERT_EQ(0, device_attach(self->fd, d1, &pt));
-	EXPECT_STREQ("Y", dma_reads(_metadata, self, e));
-	EXPECT_EQ(0, device_unbind(self->fd, d1));
-	edu_close(e);
-	close(group_fd);
 }
 
 /* --- races with removal ----------------------------------------------------- */
@@ -214,55 +137,71 @@ static void *job_other_user(struct side_job *job)
  * close() walks the file's objects while hot-unplug detaches a device: the
  * walk is held just before it takes the automatic HWPT two devices of
  * different groups share, and the last of them is removed meanwhile, which
- * frees that HWPT. Objects: IOAS A (1), IOAS B (2), the lone device (3),
- * the HWPT (4), the bridged device (5); the close visits them in ID order.
+ * frees that HWPT. The removed device is the lone one, which comes back
+ * alone (removing a device that shares its requester ID, as the bridged
+ * ones do, confuses 6.1's VT-d driver about the others: README). Objects:
+ * the IOAS (1), a device of the pair (2), the HWPT (3), the lone device
+ * (4); the close visits them in ID order.
  */
 TEST_F(hw, close_races_unplug)
 {
 	struct side_job closer = { .fn = job_close };
 	struct side_job remover = { .fn = job_remove };
-	uint64_t objects = live_objects() - 3;	/* the fixture's IOASes, lone device */
-	__u32 pt, bdev, hwpt;
+	uint64_t objects, pinned;
+	__u32 ioas, pt, bdev, ldev, hwpt;
+	int fd;
 
+	ASSERT_EQ(0, device_unbind(self->fd, self->dev));
+	objects = live_objects();
+	pinned = pinned_pages();
 	for (int round = 0; round < 3; round++) {
 		if (round) {
 			ASSERT_EQ(0, sysfs_write("/sys/bus/pci/rescan", "1"));
 			close_devices(self);
 			find_devices(_metadata, self);
-			self->fd = open_dev();
-			ASSERT_LE(0, self->fd);
-			ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_a));
-			ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_b));
-			ASSERT_EQ(0, bind_dev(self->fd, self->alone,
-					      self->alone_group_fd, &self->dev));
 		}
-		pt = self->ioas_a;
-		ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+		fd = open_dev();
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, ioas_alloc(fd, &ioas));
+		ASSERT_EQ(0, ioas_map_fixed(fd, ioas, IOVA_V, self->x, psize()));
+		ASSERT_EQ(0, bind_dev(fd, self->pair[0],
+				      self->pair_group_fd, &bdev));
+		pt = ioas;
+		ASSERT_EQ(0, device_attach(fd, bdev, &pt));
 		hwpt = pt;
-		ASSERT_EQ(0, bind_dev(self->fd, self->bridged[0],
-				      self->bridged_group_fd, &bdev));
-		pt = self->ioas_a;
-		ASSERT_EQ(0, device_attach(self->fd, bdev, &pt));
+		ASSERT_EQ(0, bind_dev(fd, self->alone, self->alone_group_fd,
+				      &ldev));
+		pt = ioas;
+		ASSERT_EQ(0, device_attach(fd, ldev, &pt));
 		ASSERT_EQ(hwpt, pt) TH_LOG("the two groups should share a HWPT");
-		ASSERT_EQ(4, hwpt);
+		ASSERT_EQ(3, hwpt);
 
-		/* the walk's fourth visit waits */
-		pause_arm(_metadata, "release", 4);
-		closer.fd = self->fd;
-		self->fd = -1;
+		/* the walk's third visit waits */
+		pause_arm(_metadata, "release", 3);
+		closer.fd = fd;
 		side_job_start(_metadata, &closer);
 		ASSERT_TRUE(pause_reached(_metadata, "release", 20));
-		remover.e = self->bridged[0];
-		edu_close(self->bridged[0]);
+		remover.e = self->alone;
+		edu_close(self->alone);
 		side_job_start(_metadata, &remover);
 		EXPECT_TRUE(side_job_finishes(&remover, 20))
 			TH_LOG("the removal waited for close()");
+		/*
+		 * The HWPT the walk is about to visit goes with the device: of
+		 * the IOAS, the HWPT and the lone device, two are left.
+		 */
+		for (int wait = 0; wait < 2000 && live_objects() != objects + 2;
+		     wait++)
+			usleep(10000);
+		EXPECT_EQ(objects + 2, live_objects())
+			TH_LOG("the removed device's HWPT was not freed");
 		pause_release("release");
 		pthread_join(closer.thread, NULL);
 		pthread_join(remover.thread, NULL);
 		EXPECT_EQ(0, closer.ret);
 		EXPECT_EQ(0, remover.ret);
 		EXPECT_EQ(objects, live_objects());
+		EXPECT_EQ(pinned, pinned_pages());
 	}
 	ASSERT_EQ(0, sysfs_write("/sys/bus/pci/rescan", "1"));
 }
@@ -270,22 +209,29 @@ TEST_F(hw, close_races_unplug)
 /*
  * A bind that looked the device up and checked it is held while the device
  * is removed (its IOMMU state is freed then); it must not bind a device
- * that is gone, or one that binds must never touch its IOMMU again.
+ * that is gone, or one that binds must never touch its IOMMU again. IOAS A
+ * has an automatic HWPT already (the pair's, on the same IOMMU), so
+ * an attach there asks whether the device could use it, the question that
+ * needs the device's IOMMU.
  */
 TEST_F(hw, bind_races_unplug)
 {
 	struct side_job binder = { .fn = job_bind };
 	struct side_job remover = { .fn = job_remove };
-	__u32 pt;
+	__u32 pt = self->ioas_a, bdev;
 
+	ASSERT_EQ(0, device_unbind(self->fd, self->dev));
+	ASSERT_EQ(0, bind_dev(self->fd, self->pair[0], self->pair_group_fd,
+			      &bdev));
+	ASSERT_EQ(0, device_attach(self->fd, bdev, &pt));
 	pause_arm(_metadata, "bind", 1);
 	binder.fd = self->fd;
-	binder.e = self->bridged[1];
-	binder.group_fd = self->bridged_group_fd;
+	binder.e = self->alone;
+	binder.group_fd = self->alone_group_fd;
 	side_job_start(_metadata, &binder);
 	ASSERT_TRUE(pause_reached(_metadata, "bind", 20));
-	remover.e = self->bridged[1];
-	edu_close(self->bridged[1]);
+	remover.e = self->alone;
+	edu_close(self->alone);
 	side_job_start(_metadata, &remover);
 	/* the removal may wait for the bind to finish; give it a moment */
 	side_job_finishes(&remover, 2);
@@ -303,10 +249,8 @@ TEST_F(hw, bind_races_unplug)
 		EXPECT_EQ(ENODEV, hwpt_alloc(self->fd, binder.dev, pt, 0, &pt));
 		EXPECT_EQ(0, device_unbind(self->fd, binder.dev));
 	}
-	/* the lone device, in its own group, still works */
-	pt = self->ioas_a;
-	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
-	EXPECT_STREQ("X", dma_reads(_metadata, self, self->alone));
+	/* the pair, in its own group, still works */
+	EXPECT_STREQ("X", dma_reads(_metadata, self, self->pair[0]));
 	ASSERT_EQ(0, sysfs_write("/sys/bus/pci/rescan", "1"));
 }
 
@@ -354,6 +298,90 @@ TEST_F(hw, stalled_pin_blocks_nobody)
 	EXPECT_EQ(pinned, pinned_pages());
 	EXPECT_EQ(0, device_unbind(self->fd, self->dev));
 	ASSERT_EQ(0, sysfs_write("/sys/bus/pci/rescan", "1"));
+}
+
+/* --- removal of attached devices (the pair last: see the top) ---------- */
+
+TEST_F(hw, lone_device_attached)
+{
+	uint64_t objects, pinned;
+	__u32 pt = self->ioas_a, hwpt;
+
+	objects = live_objects();
+	pinned = pinned_pages();
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	ASSERT_STREQ("X", dma_reads(_metadata, self, self->alone));
+	remove_device(_metadata, self->alone);
+
+	/* the device is detached and gone; its object waits for unbind */
+	pt = self->ioas_a;
+	EXPECT_EQ(ENODEV, device_attach(self->fd, self->dev, &pt));
+	EXPECT_EQ(ENODEV, hwpt_alloc(self->fd, self->dev, self->ioas_b, 0, &hwpt));
+	EXPECT_EQ(0, device_detach(self->fd, self->dev));
+	/* the automatic HWPT went with the detach, and its pins */
+	EXPECT_EQ(objects, live_objects());
+	EXPECT_EQ(pinned, pinned_pages());
+	EXPECT_EQ(0, device_unbind(self->fd, self->dev));
+	EXPECT_EQ(objects - 1, live_objects());
+
+	/* back on the bus, it binds and works again */
+	rescan(_metadata, self);
+	ASSERT_EQ(0, bind_dev(self->fd, self->alone, self->alone_group_fd,
+			      &self->dev));
+	pt = self->ioas_b;
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	EXPECT_STREQ("Y", dma_reads(_metadata, self, self->alone));
+}
+
+/* The rest of the group keeps its page table and can still move. */
+TEST_F(hw, one_device_of_a_group)
+{
+	struct edu edus[EDU_MAX], *e;
+	int n, i, group_fd;
+	__u32 d0, d1, pt;
+	char name[16];
+
+	ASSERT_EQ(0, bind_dev(self->fd, self->pair[0], self->pair_group_fd, &d0));
+	ASSERT_EQ(0, bind_dev(self->fd, self->pair[1], self->pair_group_fd, &d1));
+	pt = self->ioas_a;
+	ASSERT_EQ(0, device_attach(self->fd, d0, &pt));
+	ASSERT_EQ(0, device_attach(self->fd, d1, &pt));
+	ASSERT_STREQ("X", dma_reads(_metadata, self, self->pair[0]));
+	remove_device(_metadata, self->pair[1]);
+	EXPECT_STREQ("X", dma_reads(_metadata, self, self->pair[0]));
+
+	pt = self->ioas_b;
+	EXPECT_EQ(ENODEV, device_attach(self->fd, d1, &pt));
+	ASSERT_EQ(0, device_attach(self->fd, d0, &pt));
+	EXPECT_STREQ("Y", dma_reads(_metadata, self, self->pair[0]));
+	pt = self->ioas_a;
+	ASSERT_EQ(0, device_attach(self->fd, d0, &pt));
+	EXPECT_STREQ("X", dma_reads(_metadata, self, self->pair[0]));
+	EXPECT_EQ(0, device_unbind(self->fd, d1));
+	EXPECT_EQ(0, device_unbind(self->fd, d0));
+
+	/* back on the bus (in a group of its own now, see the top) */
+	strcpy(name, self->pair[1]->name);
+	ASSERT_EQ(0, sysfs_write("/sys/bus/pci/rescan", "1"));
+	n = edu_find(edus);
+	ASSERT_EQ(EDU_IN_GUEST, n);
+	for (i = 0; i < n && strcmp(edus[i].name, name); i++)
+		;
+	ASSERT_GT(n, i) TH_LOG("%s did not come back", name);
+	e = &edus[i];
+	ASSERT_LE(0, e->group);
+	ASSERT_EQ(0, edu_use_driver(e, "vfio-pci"));
+	ASSERT_EQ(0, edu_open(e));
+	group_fd = e->group == self->pair[0]->group ?
+		   dup(self->pair_group_fd) : open_group(e->group);
+	ASSERT_LE(0, group_fd);
+	ASSERT_EQ(0, bind_dev(self->fd, e, group_fd, &d1));
+	pt = self->ioas_b;
+	ASSERT_EQ(0, device_attach(self->fd, d1, &pt));
+	EXPECT_STREQ("Y", dma_reads(_metadata, self, e));
+	EXPECT_EQ(0, device_unbind(self->fd, d1));
+	edu_close(e);
+	close(group_fd);
 }
 
 TEST_HARNESS_MAIN
