@@ -322,14 +322,26 @@ static int iorp_device_attach_ioas(struct iorp_device *idev,
 		if (!refcount_inc_not_zero(&hwpt->obj.users))
 			continue;
 		iorp_pause(IORP_PAUSE_AUTO_HWPT);
-		/*
-		 * Its last device may leave meanwhile: then this reference is
-		 * the last, and dropping it (later) destroys the HWPT.
-		 */
-		refs->reused = hwpt;
 		ret = iorp_group_set_hwpt(idev, hwpt, &refs->old,
 					  &refs->old_refs);
-		goto out_unlock;
+		/*
+		 * EINVAL with nothing changed: the driver cannot use this
+		 * domain for the device (VT-d refuses a snoop-enforced one
+		 * behind an IOMMU without snoop control); try the next, as
+		 * iommufd does. Any other answer is the attach's.
+		 */
+		if (ret != -EINVAL || refs->old) {
+			refs->reused = hwpt;
+			goto out_unlock;
+		}
+		/*
+		 * Its last device may have left meanwhile: then this reference
+		 * is the last, and dropping it (later) destroys the HWPT.
+		 */
+		if (!refcount_dec_not_one(&hwpt->obj.users)) {
+			refs->reused = hwpt;
+			break;
+		}
 	}
 
 	hwpt = iorp_hwpt_alloc(idev->ctx, ioas, idev, 0, true);

@@ -392,6 +392,7 @@ static int iorp_iopt_map_elems(struct iorp_iopt *iopt,
 
 			area = iorp_area_first(iopt, *iova, next_iova - 1);
 			iorp_area_destroy(iopt, area);
+			cond_resched();
 		}
 	}
 out_unlock:
@@ -497,6 +498,7 @@ int iorp_iopt_copy(struct iorp_iopt *dst, struct iorp_iopt *src,
 		elems[i].length = end - pos + 1;
 		kref_get(&area->pages->kref);
 		pos = end + 1;
+		cond_resched();
 	}
 out_unlock:
 	up_read(&src->iova_rwsem);
@@ -594,10 +596,14 @@ again:
 	for (area = iorp_area_first(iopt, start, last); area;
 	     area = iorp_area_next(area, start, last)) {
 		if (area->iova.start < start || area->iova.last > last) {
+			/* a MAP in a hole meanwhile: forget what was asked */
+			if (tries)
+				iorp_iopt_clear_unmapping(iopt, start, last);
 			up_write(&iopt->iova_rwsem);
 			up_read(&iopt->domains_rwsem);
 			return -ENOENT;
 		}
+		cond_resched();
 	}
 	/* accesses let go of their pins first */
 	for (area = iorp_area_first(iopt, start, last); area;
@@ -619,6 +625,7 @@ again:
 			iorp_iopt_notify_unmap(iopt, iova, len);
 			goto again;
 		}
+		cond_resched();
 	}
 	ret = iorp_iopt_unmap_domains(iopt, start, last);
 	if (ret) {
@@ -793,6 +800,7 @@ static int iorp_iopt_alignment(struct iorp_iopt *iopt,
 		if ((iorp_area_iova(area) | iorp_area_length(area) |
 		     (area->start_byte % PAGE_SIZE)) & mask)
 			return -EADDRINUSE;
+		cond_resched();
 	}
 	*alignment = align;
 	return 0;
@@ -872,6 +880,7 @@ err_unmap:
 		iorp_area_unmap(area, domain);
 		if (first)
 			iorp_area_depopulate(area);
+		cond_resched();
 	}
 out_unreserve:
 	__iorp_iopt_unreserve(iopt, hwpt);
@@ -901,6 +910,8 @@ void iorp_iopt_remove_domain(struct iorp_iopt *iopt, struct iorp_hwpt *hwpt)
 		iorp_area_unmap(area, hwpt->domain);
 		if (list_empty(&iopt->domains))
 			iorp_area_depopulate(area);
+		/* as many areas as the user made: not killable, must finish */
+		cond_resched();
 	}
 	__iorp_iopt_unreserve(iopt, hwpt);
 	WARN_ON(iorp_iopt_recalc_alignment(iopt));

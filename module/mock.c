@@ -165,6 +165,9 @@ static int iorp_mock_group_switch(struct iorp_attach_group *agroup,
 	/* a switch to blocked cannot fail */
 	if (new && iorp_should_fail(IORP_FAULT_MOCK_ATTACH))
 		return -EIO;
+	/* as a driver that cannot use this domain for this device */
+	if (new && iorp_should_fail(IORP_FAULT_MOCK_INCOMPATIBLE))
+		return -EINVAL;
 	mdev->hw_domain = new;
 	return 0;
 }

@@ -272,6 +272,7 @@ static void iorp_pages_unpin_range(struct iorp_pages *pages,
 		index += run;
 		if (index > last)
 			break;
+		cond_resched();
 	}
 	if (count) {
 		pages->npinned -= count;

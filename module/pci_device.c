@@ -80,6 +80,9 @@ MODULE_PARM_DESC(allow_unsafe_interrupts,
  * @sw_msi_start: the software-MSI window's IOVA, PHYS_ADDR_MAX for none
  * @aperture_end: 6.1: the last IOVA the IOMMU translates, learned at claim
  * @coherent: 6.1: the IOMMU forces snooping (learned at claim)
+ * @learned: 6.1: the two above are known; if the claim could not learn
+ *           them, the next domain introduced while the group is detached
+ *           does (agroup.lock from then on)
  */
 struct iorp_owned_group {
 	struct iorp_attach_group agroup;
@@ -93,6 +96,7 @@ struct iorp_owned_group {
 	phys_addr_t sw_msi_start;
 	dma_addr_t aperture_end;
 	bool coherent;
+	bool learned;
 };
 
 /**
@@ -179,8 +183,10 @@ static void iorp_pci_learn(struct iorp_owned_group *owned, struct device *dev)
 	domain = iorp_paging_domain_alloc(dev);
 	if (IS_ERR(domain))
 		return;
-	if (!iorp_replace_introduce(owned->rg, domain, &owned->coherent))
+	if (!iorp_replace_introduce(owned->rg, domain, &owned->coherent)) {
 		owned->aperture_end = domain->geometry.aperture_end;
+		owned->learned = true;
+	}
 	iommu_domain_free(domain);
 }
 
@@ -296,8 +302,15 @@ static struct iommu_domain *iorp_pci_domain_alloc(struct iorp_device *idev,
 		goto out_put;
 	}
 	if (!idev->agroup->hwpt &&
-	    !iorp_replace_introduce(owned->rg, domain, coherent))
+	    !iorp_replace_introduce(owned->rg, domain, coherent)) {
+		if (!owned->learned) {
+			/* the claim could not learn it (busy, or no memory) */
+			owned->aperture_end = domain->geometry.aperture_end;
+			owned->coherent = *coherent;
+			owned->learned = true;
+		}
 		goto out_put;
+	}
 	/*
 	 * The aperture the driver itself sets at the first attach; snooping
 	 * forced before anything is mapped, where the IOMMU can do it.
@@ -556,6 +569,15 @@ static struct iorp_device *iorp_pci_bind_locked(struct iorp_ctx *ctx,
 	/* checked, not yet seen by the notifier: the window a removal has */
 	iorp_pause(IORP_PAUSE_BIND);
 	mutex_lock(&iorp_pci_lock);
+	/*
+	 * Between DEL_DEVICE and REMOVED_DEVICE it is still registered, and
+	 * root may even have given it a driver again: it is leaving all the
+	 * same.
+	 */
+	if (iorp_pci_leaving_dev == &pdev->dev) {
+		ret = -ENODEV;
+		goto err_unlock;
+	}
 	if (iorp_pci_bound_to(pdev, ctx)) {
 		ret = -EBUSY;
 		goto err_unlock;
@@ -696,9 +718,13 @@ static int iorp_pci_notify(struct notifier_block *nb, unsigned long action,
 		}
 		list_for_each_entry(owned, &iorp_pci_owned, node)
 			iorp_replace_left(owned->rg, dev);
-		list_for_each_entry(pci, &iorp_pci_bound, node)
-			if (&pci->pdev->dev == dev)
-				queue_work(system_long_wq, &pci->gone_work);
+		list_for_each_entry(pci, &iorp_pci_bound, node) {
+			if (&pci->pdev->dev != dev)
+				continue;
+			/* marked at DEL_DEVICE already, unless removals overlapped */
+			iorp_pci_mark_gone(pci);
+			queue_work(system_long_wq, &pci->gone_work);
+		}
 		mutex_unlock(&iorp_pci_lock);
 		return NOTIFY_OK;
 	}

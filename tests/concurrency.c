@@ -585,4 +585,40 @@ TEST(failed_auto_hwpt_reuse_leaves_no_orphan)
 	EXPECT_EQ(0, pinned_pages());
 }
 
+/*
+ * An automatic HWPT the driver refuses for a new device (EINVAL, nothing
+ * changed: VT-d refuses a snoop-enforced domain behind an IOMMU without
+ * snoop control) is passed over, as iommufd does: the device gets an
+ * automatic HWPT of its own instead of the attach failing.
+ */
+TEST(incompatible_auto_hwpt_is_passed_over)
+{
+	uint64_t objects = live_objects();
+	__u32 ioas, first, hwpt, second, other;
+	char *buf;
+	int fd;
+
+	buf = alloc_buffer(_metadata, psize());
+	fd = open_dev();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
+	ASSERT_EQ(0, ioas_map_fixed(fd, ioas, MOCK_APERTURE_START, buf, psize()));
+	ASSERT_EQ(0, mock_domain(fd, ioas, &first, &hwpt, NULL));
+
+	fault_arm(_metadata, "mock_incompatible", 1);
+	EXPECT_EQ(0, mock_domain(fd, ioas, &second, &other, NULL));
+	fault_arm(_metadata, "mock_incompatible", 0);
+	EXPECT_NE(hwpt, other);
+
+	/* the refused HWPT is untouched: its device leaves, it goes */
+	EXPECT_EQ(0, destroy_id(fd, first));
+	EXPECT_EQ(ENOENT, destroy_id(fd, hwpt));
+	EXPECT_EQ(0, destroy_id(fd, second));
+	EXPECT_EQ(ENOENT, destroy_id(fd, other));
+	EXPECT_EQ(0, destroy_id(fd, ioas));
+	close(fd);
+	EXPECT_EQ(objects, live_objects());
+	EXPECT_EQ(0, pinned_pages());
+}
+
 TEST_HARNESS_MAIN

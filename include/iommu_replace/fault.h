@@ -2,9 +2,10 @@
 /*
  * fault.h - fault injection of our own (test flavour), for the failures
  * the kernel's fail-nth cannot reach: the mock IOMMU's map, unmap and
- * attach, page pinning, and every step of a real device's attach and
- * replace (its domain, filling it, its reserved regions, the switch, one
- * device of the fallback walk, and putting one back after a failed one).
+ * attach (failing, or refusing the domain as incompatible), page
+ * pinning, and every step of a real device's attach and replace (its
+ * domain, filling it, its reserved regions, the switch, one device of the
+ * fallback walk, and putting one back after a failed one).
  *
  * Each site has a countdown in debugfs,
  * /sys/kernel/debug/iommu_replace/fault/<site>: writing N > 0 makes the N-th
@@ -42,6 +43,7 @@ enum iorp_fault_site {
 	IORP_FAULT_GROUP_SWITCH,	/* a group switch, before it starts */
 	IORP_FAULT_SWITCH_DEV,	/* one device of a fallback group switch */
 	IORP_FAULT_SWITCH_BACK,	/* putting one back after a failed switch */
+	IORP_FAULT_MOCK_INCOMPATIBLE,	/* a mock group refuses a domain (EINVAL) */
 	IORP_FAULT_MAX,
 };
 
