@@ -354,6 +354,9 @@ if selected "$newest" selftest runner; then
 		"mustfail none must_fail"
 	host_step "$k" runner "a guest panic is reported as failed" \
 		selftest_lane panic '^not ok - lane: guest completed' "crash none crash"
+	host_step "$k" runner "a kernel dying before /init is booted 3 times, each reported" \
+		selftest_lane early-death '^not ok - lane: booted to /init (every boot died' "basic none basic" \
+		--append "rdinit=/nonexistent"
 	host_step "$k" runner "a hung guest is reported as failed" \
 		selftest_lane hang '^not ok - lane: guest completed' "hang none hang" \
 		--timeout 40
