@@ -12,7 +12,7 @@
 #                       kernel of our own with lockdep, KASAN, kmemleak and
 #                       fault injection (tests/debug-kernel), where the
 #                       upstream fail_nth test runs for real and the fuzzer
-#                       runs for FUZZ_SECONDS (default 60);
+#                       runs for FUZZ_SECONDS (default 60; FUZZ_SEED replays a seed);
 #   "selftest"          the runner's self-test: a failing guest test, a guest
 #                       panic, a hang and a kernel warning must each be
 #                       reported as a failure.
@@ -329,6 +329,7 @@ if [ -n "${dk:-}" ]; then
 			--module test="build/$dk_release/test/iommu_replace.ko" \
 			--env IORP_VERSION="$version" --env IORP_COMPAT="$(compat_of "$dk_release")" \
 			--env IORP_FUZZ_SECONDS="$fuzz_seconds" \
+			${FUZZ_SEED:+--env IORP_FUZZ_SEED="$FUZZ_SEED"} \
 			--env IORP_PROGRAM_TIMEOUT=$(( 600 + fuzz_seconds )) \
 			-- "${plan[@]}" > "$lane.log" 2>&1 ||
 			echo "not ok - lane: runner failed (see $lane.log)" >> "$lane/lane.tap"

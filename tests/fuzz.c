@@ -2004,6 +2004,8 @@ static void op_dev_bind(struct fuzzer *f)
 			c.ebadf_ok = true;
 		} else if (pct(f, 2)) {
 			b->flags = 1U << below(f, 32);
+			/* the VFIO-group bit with fd 0, which is no group */
+			c.ebadf_ok = b->flags == IOMMU_REPLACE_BIND_VFIO_GROUP;
 		}
 		if (pct(f, 2))
 			b->__reserved = 1;
