@@ -212,6 +212,18 @@ static struct miscdevice iorp_misc = {
 	.fops = &iorp_fops,
 };
 
+/**
+ * iorp_ctx_from_file() - the context of a /dev/iommu-replace file
+ * @file: any file
+ *
+ * Return: the context, or NULL if @file is not one of ours. It lives as
+ * long as the caller holds the file.
+ */
+struct iorp_ctx *iorp_ctx_from_file(struct file *file)
+{
+	return file->f_op == &iorp_fops ? file->private_data : NULL;
+}
+
 int iorp_chardev_register(void)
 {
 	return misc_register(&iorp_misc);

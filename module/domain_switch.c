@@ -69,8 +69,11 @@ MODULE_PARM_DESC(force_fallback,
  *           core has let it go
  * @left: woken when @leaving is cleared
  * @native: switches go through the core
+ * @borrowed: the DMA ownership is another owner's (VFIO's, for a group in
+ *            a container of our backend): never released here
  * @abandoned: the group lost its last device and its ownership was given
- *             up; only iommu_replace_release() is left to do
+ *             up (or, borrowed, its owner takes it back); only
+ *             iommu_replace_release() is left to do
  */
 struct iommu_replace_group {
 	struct iommu_group *iommu_group;
@@ -80,6 +83,7 @@ struct iommu_replace_group {
 	struct device *leaving;
 	wait_queue_head_t left;
 	bool native;
+	bool borrowed;
 	bool abandoned;
 };
 
@@ -89,16 +93,9 @@ static int iorp_first_dev(struct device *dev, void *data)
 	return 1;	/* stop at the first */
 }
 
-/**
- * iommu_replace_claim() - take a group's DMA ownership for domain switches
- * @iommu_group: the group; none of its devices may have a DMA-API driver
- * @owner: the owner's cookie
- *
- * The hardware is then on the blocking domain. Return: the claimed group,
- * or ERR_PTR(-EBUSY) if a driver or another owner uses the group.
- */
-struct iommu_replace_group *iommu_replace_claim(struct iommu_group *iommu_group,
-						void *owner)
+/* Claim the group for @owner, or borrow it from its owner (@owner NULL). */
+static struct iommu_replace_group *iorp_replace_take(struct iommu_group *iommu_group,
+						     void *owner)
 {
 	struct iommu_replace_group *rg;
 	struct device *dev = NULL;
@@ -110,7 +107,11 @@ struct iommu_replace_group *iommu_replace_claim(struct iommu_group *iommu_group,
 	mutex_init(&rg->lock);
 	init_waitqueue_head(&rg->left);
 	rg->native = IORP_HAVE_NATIVE_REPLACE && !force_fallback;
-	ret = iommu_group_claim_dma_owner(iommu_group, owner);
+	rg->borrowed = !owner;
+	if (rg->borrowed)
+		ret = iommu_group_dma_owner_claimed(iommu_group) ? 0 : -EINVAL;
+	else
+		ret = iommu_group_claim_dma_owner(iommu_group, owner);
 	if (ret) {
 		ret = ret == -EPERM ? -EBUSY : ret;
 		goto err_free;
@@ -130,14 +131,46 @@ struct iommu_replace_group *iommu_replace_claim(struct iommu_group *iommu_group,
 	return rg;
 
 err_release:
-	iommu_group_release_dma_owner(iommu_group);
+	if (!rg->borrowed)
+		iommu_group_release_dma_owner(iommu_group);
 	iommu_group_put(iommu_group);
 err_free:
 	mutex_destroy(&rg->lock);
 	kfree(rg);
 	return ERR_PTR(ret);
 }
+
+/**
+ * iommu_replace_claim() - take a group's DMA ownership for domain switches
+ * @iommu_group: the group; none of its devices may have a DMA-API driver
+ * @owner: the owner's cookie
+ *
+ * The hardware is then on the blocking domain. Return: the claimed group,
+ * or ERR_PTR(-EBUSY) if a driver or another owner uses the group.
+ */
+struct iommu_replace_group *iommu_replace_claim(struct iommu_group *iommu_group,
+						void *owner)
+{
+	if (WARN_ON(!owner))
+		return ERR_PTR(-EINVAL);
+	return iorp_replace_take(iommu_group, owner);
+}
 EXPORT_SYMBOL_NS_GPL(iommu_replace_claim, IOMMU_REPLACE);
+
+/**
+ * iorp_replace_borrow() - switch the domains of a group someone else owns
+ * @iommu_group: a group whose DMA ownership VFIO holds (a group in a
+ *               container of our VFIO backend), its hardware blocked
+ *
+ * As iommu_replace_claim(), but the ownership stays with its owner:
+ * iommu_replace_release() and iorp_replace_abandon() put the hardware back
+ * on the blocking domain, where the owner left it, and release nothing.
+ * Return: the group, or ERR_PTR(-EINVAL) if nobody owns it.
+ */
+struct iommu_replace_group *iorp_replace_borrow(struct iommu_group *iommu_group)
+{
+	return iorp_replace_take(iommu_group, NULL);
+}
 
 /*
  * Put one device on the blocking domain. Does not fail: a driver that
@@ -366,7 +399,7 @@ struct iommu_domain *iommu_replace_domain(struct iommu_replace_group *rg)
 }
 EXPORT_SYMBOL_NS_GPL(iommu_replace_domain, IOMMU_REPLACE);
 
-/* Blocking domain, then the ownership goes back to the core. */
+/* Blocking domain, then the ownership goes back to the core (if ours). */
 static void iorp_replace_give_up(struct iommu_replace_group *rg)
 {
 	lockdep_assert_held(&rg->lock);
@@ -377,7 +410,8 @@ static void iorp_replace_give_up(struct iommu_replace_group *rg)
 	else if (!rg->native && rg->domain)
 		iommu_group_for_each_dev(rg->iommu_group, rg, iorp_block_one);
 	rg->domain = NULL;
-	iommu_group_release_dma_owner(rg->iommu_group);
+	if (!rg->borrowed)
+		iommu_group_release_dma_owner(rg->iommu_group);
 	iommu_group_put(rg->iommu_group);
 	rg->abandoned = true;
 }

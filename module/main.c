@@ -4,7 +4,8 @@
  *
  * modinfo shows the version, the flavour (prod, or test with IOMMU_TEST_CMD
  * compiled in) and "compat": the kernel features the build probes found
- * (module/compat/run-probes), as name=yes|no pairs.
+ * (module/compat/run-probes), as name=yes|no pairs; "vfio_backend": whether
+ * the VFIO IOMMU backend is built in, and why not (vfio_backend.c).
  */
 #include <linux/module.h>
 
@@ -23,6 +24,7 @@ static int __init iorp_init(void)
 	ret = iorp_chardev_register();
 	if (ret)
 		goto err_pci;
+	iorp_vfio_init();
 	return 0;
 
 err_pci:
@@ -34,6 +36,7 @@ err_stats:
 
 static void __exit iorp_exit(void)
 {
+	iorp_vfio_exit();
 	iorp_chardev_unregister();
 	iorp_pci_exit();
 	iorp_stats_exit();

@@ -7,7 +7,12 @@
  * the device's group, or CAP_SYS_ADMIN for a device bound to vfio-pci or
  * pci-stub), checks what iommufd checks (MSIs isolated by interrupt
  * remapping unless allow_unsafe_interrupts, DMA cache coherent), and makes
- * the file own the whole iommu group.
+ * the file own the whole iommu group. A group that sits in a VFIO container
+ * of our backend linked to the file (vfio_backend.c) is VFIO's already:
+ * the file borrows it instead (iorp_replace_borrow()), holds no VFIO file,
+ * and gives it back when VFIO detaches it from the container
+ * (iorp_pci_vfio_group_left(): its devices are detached and can no longer
+ * attach).
  *
  * Each file keeps one struct iorp_owned_group per iommu group it owns, in
  * ctx->groups by group ID: the attachment state of device.c (agroup), and
@@ -75,8 +80,10 @@ MODULE_PARM_DESC(allow_unsafe_interrupts,
  * @id: the iommu group's ID, its key in ctx->groups
  * @iommu_group: the group (holds a reference)
  * @rg: the claimed group that switches the hardware
- * @emptied: the group lost its last device: ownership given up, and the
- *           record left ctx->groups (iorp_pci_lock)
+ * @emptied: the group lost its last device, or left its VFIO container:
+ *           ownership given up, and the record left ctx->groups
+ *           (iorp_pci_lock)
+ * @borrowed: VFIO owns the group's DMA (a group in a container of ours)
  * @sw_msi_start: the software-MSI window's IOVA, PHYS_ADDR_MAX for none
  * @aperture_end: 6.1: the last IOVA the IOMMU translates, learned at claim
  * @coherent: 6.1: the IOMMU forces snooping (learned at claim)
@@ -93,6 +100,7 @@ struct iorp_owned_group {
 	struct iommu_group *iommu_group;
 	struct iommu_replace_group *rg;
 	bool emptied;
+	bool borrowed;
 	phys_addr_t sw_msi_start;
 	dma_addr_t aperture_end;
 	bool coherent;
@@ -190,10 +198,15 @@ static void iorp_pci_learn(struct iorp_owned_group *owned, struct device *dev)
 	iommu_domain_free(domain);
 }
 
-/* The file's record of an iommu group, made (and the group claimed) if new. */
+/*
+ * The file's record of an iommu group, made if new: the group claimed, or
+ * borrowed from VFIO when it sits in a container of ours linked to @ctx
+ * (whose VFIO_DMA_CC_IOMMU said @coherent).
+ */
 static struct iorp_owned_group *iorp_owned_group_get(struct iorp_ctx *ctx,
 						     struct iommu_group *iommu_group,
-						     struct device *dev)
+						     struct device *dev,
+						     bool borrowed, bool coherent)
 {
 	unsigned int id = iommu_group_id(iommu_group);
 	struct iorp_owned_group *owned;
@@ -202,6 +215,10 @@ static struct iorp_owned_group *iorp_owned_group_get(struct iorp_ctx *ctx,
 	lockdep_assert_held(&iorp_pci_lock);
 	mutex_lock(&ctx->groups_lock);
 	owned = xa_load(&ctx->groups, id);
+	if (owned && owned->borrowed != borrowed) {
+		owned = ERR_PTR(-EBUSY);	/* cannot be: VFIO or we own it */
+		goto out_unlock;
+	}
 	if (owned) {
 		owned->refs++;
 		goto out_unlock;
@@ -211,7 +228,11 @@ static struct iorp_owned_group *iorp_owned_group_get(struct iorp_ctx *ctx,
 		owned = ERR_PTR(-ENOMEM);
 		goto out_unlock;
 	}
-	owned->rg = iommu_replace_claim(iommu_group, ctx);
+	owned->borrowed = borrowed;
+	if (borrowed)
+		owned->rg = iorp_replace_borrow(iommu_group);
+	else
+		owned->rg = iommu_replace_claim(iommu_group, ctx);
 	if (IS_ERR(owned->rg)) {
 		ret = PTR_ERR(owned->rg);
 		goto err_free;
@@ -220,6 +241,8 @@ static struct iorp_owned_group *iorp_owned_group_get(struct iorp_ctx *ctx,
 	if (ret)
 		goto err_release;
 	iorp_attach_group_init(&owned->agroup, owned);
+	/* what VFIO_DMA_CC_IOMMU told KVM holds for every page table */
+	owned->agroup.need_coherent = coherent;
 	owned->ctx = ctx;
 	owned->id = id;
 	owned->iommu_group = iommu_group_ref_get(iommu_group);
@@ -539,6 +562,7 @@ static struct iorp_device *iorp_pci_bind_locked(struct iorp_ctx *ctx,
 	struct iorp_owned_group *owned;
 	struct iorp_device *idev;
 	struct iorp_pci_dev *pci;
+	bool borrowed, coherent = false;
 	int ret;
 
 	device_lock_assert(&pdev->dev);
@@ -582,7 +606,14 @@ static struct iorp_device *iorp_pci_bind_locked(struct iorp_ctx *ctx,
 		ret = -EBUSY;
 		goto err_unlock;
 	}
-	owned = iorp_owned_group_get(ctx, iommu_group, &pdev->dev);
+	/*
+	 * Checked under iorp_pci_lock: a group leaving its container is
+	 * unlinked first and then looked for under this lock.
+	 */
+	borrowed = pci->proof &&
+		   iorp_vfio_group_linked(ctx, iommu_group, &coherent);
+	owned = iorp_owned_group_get(ctx, iommu_group, &pdev->dev, borrowed,
+				     coherent);
 	if (IS_ERR(owned)) {
 		ret = PTR_ERR(owned);
 		goto err_unlock;
@@ -597,6 +628,14 @@ static struct iorp_device *iorp_pci_bind_locked(struct iorp_ctx *ctx,
 	pci->idev = idev;
 	list_add_tail(&pci->node, &iorp_pci_bound);
 	mutex_unlock(&iorp_pci_lock);
+	if (borrowed) {
+		/*
+		 * Held, the group file would hold the container, which holds
+		 * this file: VFIO's detach tells us when the group goes.
+		 */
+		fput(pci->proof);
+		pci->proof = NULL;
+	}
 	return idev;
 
 err_unlock:
@@ -651,6 +690,51 @@ int iorp_cmd_device_bind(struct iorp_ucmd *ucmd)
 out_put_pdev:
 	pci_dev_put(pdev);
 	return ret;
+}
+
+/**
+ * iorp_pci_vfio_group_left() - a borrowed group leaves its VFIO container
+ * @ctx: the context the container was linked to
+ * @iommu_group: the group
+ *
+ * Called by VFIO's detach of the group, before VFIO gives up the group's
+ * DMA ownership: every device of the group bound to @ctx is detached (the
+ * hardware is blocked when this returns) and can no longer attach; the
+ * record leaves ctx->groups, so a later bind starts afresh.
+ */
+void iorp_pci_vfio_group_left(struct iorp_ctx *ctx,
+			      struct iommu_group *iommu_group)
+{
+	unsigned int id = iommu_group_id(iommu_group);
+	struct iorp_owned_group *owned;
+	struct iorp_pci_dev *pci;
+
+	mutex_lock(&iorp_pci_lock);
+	mutex_lock(&ctx->groups_lock);
+	owned = xa_load(&ctx->groups, id);
+	if (owned && owned->borrowed && owned->iommu_group == iommu_group) {
+		owned->refs++;		/* ours until the end of this call */
+		owned->emptied = true;
+		xa_erase(&ctx->groups, id);
+	} else {
+		owned = NULL;
+	}
+	mutex_unlock(&ctx->groups_lock);
+	if (owned) {
+		/* devices bound but not yet linked into the group too */
+		list_for_each_entry(pci, &iorp_pci_bound, node)
+			if (pci->idev->agroup == &owned->agroup)
+				WRITE_ONCE(pci->idev->gone, true);
+	}
+	mutex_unlock(&iorp_pci_lock);
+	if (!owned)
+		return;
+
+	iorp_attach_group_revoke(&owned->agroup);
+	iorp_replace_abandon(owned->rg);
+	mutex_lock(&iorp_pci_lock);
+	iorp_owned_group_put(owned);
+	mutex_unlock(&iorp_pci_lock);
 }
 
 /* The device is on its way out: nothing may use its IOMMU state again. */

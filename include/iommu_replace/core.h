@@ -30,6 +30,7 @@
 #include <linux/xarray.h>
 
 struct file;
+struct iommu_group;
 struct iorp_ioas;
 
 enum iorp_obj_type {
@@ -152,8 +153,15 @@ int iorp_cmd_device_detach(struct iorp_ucmd *ucmd);
 int iorp_cmd_device_unbind(struct iorp_ucmd *ucmd);
 
 /* chardev.c */
+struct iorp_ctx *iorp_ctx_from_file(struct file *file);
 int iorp_chardev_register(void);
 void iorp_chardev_unregister(void);
+
+/* vfio_backend.c */
+bool iorp_vfio_group_linked(struct iorp_ctx *ctx,
+			    struct iommu_group *iommu_group, bool *coherent);
+void iorp_vfio_init(void);
+void iorp_vfio_exit(void);
 
 /* stats.c: module-wide counters, shown in debugfs */
 enum iorp_stat {

@@ -138,6 +138,8 @@ struct iorp_hwpt {
  * @devices: bound devices (struct iorp_device, group_node)
  * @hwpt: the HWPT the group's hardware uses, or NULL (blocked)
  * @attached: devices attached to @hwpt (each holds a reference on it)
+ * @need_coherent: only HWPTs that force DMA to snoop CPU caches (set once,
+ *                 before the group is used: VFIO told KVM they would)
  * @priv: the device kind's own state
  */
 struct iorp_attach_group {
@@ -145,6 +147,7 @@ struct iorp_attach_group {
 	struct list_head devices;
 	struct iorp_hwpt *hwpt;
 	unsigned int attached;
+	bool need_coherent;
 	void *priv;
 };
 
@@ -159,7 +162,8 @@ struct iorp_attach_group {
  * @ops: its kind
  * @priv: the kind's own state
  * @attached: attached to agroup->hwpt (agroup->lock)
- * @gone: hot-unplugged: it cannot attach any more; set once by its kind,
+ * @gone: hot-unplugged, or its group revoked: it cannot attach any more;
+ *        set once by its kind or iorp_attach_group_revoke(),
  *        read with READ_ONCE() (the kind refuses what needs the device)
  */
 struct iorp_device {
@@ -180,6 +184,7 @@ struct iorp_hwpt *iorp_hwpt_alloc(struct iorp_ctx *ctx, struct iorp_ioas *ioas,
 
 /* domain_switch.c: what the device kinds use beyond linux/iommu_replace.h */
 unsigned int iorp_group_device_count(struct iommu_group *iommu_group);
+struct iommu_replace_group *iorp_replace_borrow(struct iommu_group *iommu_group);
 void iorp_replace_abandon(struct iommu_replace_group *rg);
 void iorp_replace_leaving(struct iommu_replace_group *rg, struct device *dev);
 void iorp_replace_left(struct iommu_replace_group *rg, struct device *dev);
@@ -187,11 +192,14 @@ int iorp_replace_introduce(struct iommu_replace_group *rg,
 			   struct iommu_domain *domain, bool *coherent);
 
 /* pci_device.c */
+void iorp_pci_vfio_group_left(struct iorp_ctx *ctx,
+			      struct iommu_group *iommu_group);
 int iorp_pci_init(void);
 void iorp_pci_exit(void);
 
 /* device.c */
 void iorp_attach_group_init(struct iorp_attach_group *agroup, void *priv);
+void iorp_attach_group_revoke(struct iorp_attach_group *agroup);
 struct iorp_device *iorp_device_create(struct iorp_ctx *ctx,
 				       struct iorp_attach_group *agroup,
 				       const struct iorp_device_ops *ops,

@@ -7,27 +7,31 @@
  * locks are never held in the other order. Functions that need a lock held
  * say so with lockdep_assert_held().
  *
- *  1. device_lock() of a PCI device being bound (the driver core's): its
+ *  1. VFIO's own group and container locks, held when VFIO calls
+ *     the backend (attach_group, detach_group, release: vfio_backend.c)
+ *  2. device_lock() of a PCI device being bound (the driver core's): its
  *     driver cannot change, so a bind cannot race its removal
- *  2. iorp_pci_lock (pci_device.c): the bound PCI devices. Held briefly;
+ *  3. iorp_pci_lock (pci_device.c): the bound PCI devices. Held briefly;
  *     never while waiting for anything a user can stall (a pin, a fault)
- *  3. ctx->groups_lock (core.h): a file's owned iommu groups
- *  4. agroup->lock (device.h): one iommu group's attachment: its devices'
+ *  4. iorp_vfio_lock (vfio_backend.c): the containers of our VFIO
+ *     backend, their groups and links. Held briefly, calling nothing
+ *  5. ctx->groups_lock (core.h): a file's owned iommu groups
+ *  6. agroup->lock (device.h): one iommu group's attachment: its devices'
  *     HWPT. May be held across pinning user memory (filling a new HWPT),
  *     so nothing that must not stall (hot-unplug, other files) takes it
- *  5. access->attach_lock (access.h): an access's attach, replace, destroy
- *  6. iopt->access_lock (io_pagetable.h): an IOAS's accesses; held while
+ *  7. access->attach_lock (access.h): an access's attach, replace, destroy
+ *  8. iopt->access_lock (io_pagetable.h): an IOAS's accesses; held while
  *     their unmap callbacks run
- *  7. access->lock (access.h): an access's IOAS and pin records
- *  8. ioas->mutex (io_pagetable.h): an IOAS's automatic HWPTs
- *  9. pci->iommu_lock (pci_device.c, rwsem): read around each use of a PCI
+ *  9. access->lock (access.h): an access's IOAS and pin records
+ * 10. ioas->mutex (io_pagetable.h): an IOAS's automatic HWPTs
+ * 11. pci->iommu_lock (pci_device.c, rwsem): read around each use of a PCI
  *     device's IOMMU state; the hot-unplug notifier writes it once
- * 10. rg->lock (domain_switch.c): a claimed group's switches
- * 11. the iommu group's own mutex (taken by iommu_group_for_each_dev())
- * 12. iopt->domains_rwsem (io_pagetable.h): an IOAS's HWPTs
- * 13. iopt->iova_rwsem (io_pagetable.h): its areas and IOVA trees
- * 14. pages->mutex (io_pagetable.h): pinned pages and their accounting
- * 15. ctx->objects' xa_lock (core.h, a spinlock): the object table and the
+ * 12. rg->lock (domain_switch.c): a claimed group's switches
+ * 13. the iommu group's own mutex (taken by iommu_group_for_each_dev())
+ * 14. iopt->domains_rwsem (io_pagetable.h): an IOAS's HWPTs
+ * 15. iopt->iova_rwsem (io_pagetable.h): its areas and IOVA trees
+ * 16. pages->mutex (io_pagetable.h): pinned pages and their accounting
+ * 17. ctx->objects' xa_lock (core.h, a spinlock): the object table and the
  *     users counts' transitions from and to one; nothing sleeps under it
  *
  * Pairs that are never nested are ordered anyway, so the list stays one

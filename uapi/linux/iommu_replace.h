@@ -557,9 +557,13 @@ struct iommu_hwpt_invalidate {
  * enum iommu_replace_bind_flags - flags of IOMMU_REPLACE_DEVICE_BIND
  * @IOMMU_REPLACE_BIND_VFIO_GROUP: @vfio_group_fd, a VFIO group file the
  *                                 caller opened (/dev/vfio/N) holding the
- *                                 device (bound to vfio-pci) and attached
- *                                 to no container, proves the caller may
- *                                 own the device's DMA. Without this flag
+ *                                 device (bound to vfio-pci), proves the
+ *                                 caller may own the device's DMA. The
+ *                                 group is attached to no container (the
+ *                                 file then owns the group), or to a
+ *                                 container of IOMMU_REPLACE_VFIO_TYPE
+ *                                 linked to this file (VFIO owns it; see
+ *                                 "VFIO IOMMU backend"). Without this flag
  *                                 the caller needs CAP_SYS_ADMIN and the
  *                                 device must be bound to vfio-pci or
  *                                 pci-stub.
@@ -573,7 +577,8 @@ enum iommu_replace_bind_flags {
  * @size: sizeof(struct iommu_replace_device_bind)
  * @flags: enum iommu_replace_bind_flags
  * @vfio_group_fd: with IOMMU_REPLACE_BIND_VFIO_GROUP, the proof of access;
- *                 the module holds a reference on it until unbind
+ *                 the module holds a reference on it until unbind (not
+ *                 for a group in a linked container)
  * @pci_domain: PCI domain (segment) of the device
  * @pci_bus: its bus number
  * @pci_devfn: its device and function number (device << 3 | function)
@@ -687,5 +692,63 @@ struct iommu_replace_device_unbind {
 };
 
 #define IOMMU_REPLACE_DEVICE_UNBIND _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_DEVICE_UNBIND)
+
+/**
+ * DOC: VFIO IOMMU backend
+ *
+ * When the kernel's VFIO has containers (CONFIG_VFIO_CONTAINER) and the
+ * build verified the layout of VFIO's private backend interface for the
+ * target kernel, the module registers a VFIO IOMMU backend (modinfo
+ * "vfio_backend" and the kernel log say whether it did, and why not).
+ * A VMM then keeps the VFIO flow it knows: open /dev/vfio/vfio and the
+ * group, VFIO_GROUP_SET_CONTAINER, VFIO_SET_IOMMU with
+ * IOMMU_REPLACE_VFIO_TYPE, VFIO_GROUP_GET_DEVICE_FD. VFIO owns the group's
+ * DMA and keeps it blocked until the group is attached to an IO page
+ * table of this module.
+ *
+ * On a container with no backend yet, VFIO_CHECK_EXTENSION answers 1 for
+ * IOMMU_REPLACE_VFIO_TYPE. On a container of this type,
+ * VFIO_CHECK_EXTENSION(VFIO_DMA_CC_IOMMU) answers 1 when the IOMMU of every
+ * device in the container forces DMA to snoop CPU caches, else 0 (KVM
+ * reads it when a group joins).
+ *
+ * To use the container's devices through this module: IOMMU_REPLACE_VFIO_LINK
+ * on the container (after VFIO_SET_IOMMU) names the /dev/iommu-replace file
+ * that serves it; then IOMMU_REPLACE_DEVICE_BIND with
+ * IOMMU_REPLACE_BIND_VFIO_GROUP and the group fd binds a device of the
+ * container to that file, and IOAS, HWPT, attach, replace and detach work
+ * as for any bound device. The file borrows VFIO's ownership of the group
+ * rather than claiming it, and holds no reference on the group file. When
+ * the group leaves the container (VFIO_GROUP_UNSET_CONTAINER, its file
+ * closed, the VMM killed), its devices are detached before VFIO takes the
+ * group's DMA back; their objects stay, and attach gets ENODEV.
+ */
+#define IOMMU_REPLACE_VFIO_TYPE		0x4952
+
+#define IOMMU_REPLACE_NR_VFIO_LINK	0xd0
+
+/**
+ * struct iommu_replace_vfio_link - ioctl(IOMMU_REPLACE_VFIO_LINK), on a VFIO
+ * container of type IOMMU_REPLACE_VFIO_TYPE
+ * @size: sizeof(struct iommu_replace_vfio_link)
+ * @flags: must be 0
+ * @iommufd: an open /dev/iommu-replace file
+ * @__reserved: must be 0
+ *
+ * Links the container to the file, once for the container's life; the
+ * container holds the file until it is released. Errors: EINVAL (the
+ * container has no backend yet, or @iommufd is not /dev/iommu-replace),
+ * EBADF (@iommufd is not open), EBUSY (linked already), EOPNOTSUPP
+ * (@flags or @__reserved), and the size rules above. Other types' containers
+ * answer as their backend does (type1: ENOTTY).
+ */
+struct iommu_replace_vfio_link {
+	__u32 size;
+	__u32 flags;
+	__s32 iommufd;
+	__u32 __reserved;
+};
+
+#define IOMMU_REPLACE_VFIO_LINK _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_VFIO_LINK)
 
 #endif /* _UAPI_LINUX_IOMMU_REPLACE_H */

@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfio_backend.c - the VFIO IOMMU backend: containers of type
+ * IOMMU_REPLACE_VFIO_TYPE.
+ *
+ * VFIO hands a VMM its device fd only when the group sits in a container
+ * with an IOMMU backend. Registering one (VFIO's private interface,
+ * vfio_ops.h) lets a VMM keep the VFIO flow it knows while this module owns
+ * translation. VFIO does the ownership part: it claims the group's DMA
+ * when the group joins a container (the group's DMA is then blocked) and
+ * calls attach_group/detach_group of the container's backend.
+ *
+ * Each container of our type has one struct iorp_vfio_container: the
+ * groups VFIO attached to it (struct iorp_vfio_group), whether each one's
+ * IOMMU forces DMA to snoop CPU caches (what VFIO_DMA_CC_IOMMU answers,
+ * which KVM reads when a group joins), and the /dev/iommu-replace file the
+ * VMM linked it to (IOMMU_REPLACE_VFIO_LINK, an ioctl on the container).
+ * Devices of those groups are then bound to that file with their group fd
+ * (IOMMU_REPLACE_DEVICE_BIND): the file borrows VFIO's ownership of the
+ * group instead of claiming it (pci_device.c). When VFIO detaches a group
+ * (VFIO_GROUP_UNSET_CONTAINER, the group file closed, the VMM killed), the
+ * group's devices are detached from our page tables before VFIO gives the
+ * group's DMA ownership back to the kernel.
+ *
+ * The container holds the linked file; the file holds no VFIO file of a
+ * borrowed group, so there is no reference cycle.
+ *
+ * Without a verified layout of the private interface for the target
+ * kernel (module/compat/vfio-layout), none of this is built, and modinfo
+ * ("vfio_backend") and the kernel log say so.
+ *
+ * Locking: iorp_vfio_lock guards every container's @groups and link, and
+ * the list of containers. VFIO calls attach_group, detach_group and
+ * release under its own container lock, and ioctl without it. Order: VFIO's
+ * locks, then iorp_pci_lock, then iorp_vfio_lock (bind looks a group up
+ * under iorp_pci_lock); detach_group drops iorp_vfio_lock before it
+ * detaches the devices.
+ */
+#include <linux/device.h>
+#include <linux/file.h>
+#include <linux/iommu.h>
+#include <linux/iommu_replace.h>
+#include <linux/list.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/vfio.h>
+
+#include <uapi/linux/iommu_replace.h>
+#include <iommu_replace/compat.h>
+#include <iommu_replace/core.h>
+#include <iommu_replace/device.h>
+
+static bool vfio_backend;
+module_param(vfio_backend, bool, 0444);
+MODULE_PARM_DESC(vfio_backend,
+		 "read-only: the VFIO IOMMU backend is registered (VFIO_SET_IOMMU type IOMMU_REPLACE_VFIO_TYPE)");
+
+#ifdef IORP_VFIO_OPS_LAYOUT
+
+#include <iommu_replace/vfio_ops.h>
+
+/**
+ * struct iorp_vfio_group - an iommu group VFIO attached to a container
+ * @node: in container->groups
+ * @iommu_group: the group (VFIO holds it while attached)
+ * @coherent: every device's IOMMU forces DMA to snoop CPU caches
+ */
+struct iorp_vfio_group {
+	struct list_head node;
+	struct iommu_group *iommu_group;
+	bool coherent;
+};
+
+/**
+ * struct iorp_vfio_container - VFIO's iommu_data for a container of ours
+ * @node: in iorp_vfio_containers
+ * @groups: struct iorp_vfio_group, node
+ * @file: the linked /dev/iommu-replace file (held), or NULL
+ * @ctx: its context
+ */
+struct iorp_vfio_container {
+	struct list_head node;
+	struct list_head groups;
+	struct file *file;
+	struct iorp_ctx *ctx;
+};
+
+static DEFINE_MUTEX(iorp_vfio_lock);
+static LIST_HEAD(iorp_vfio_containers);
+
+/**
+ * iorp_vfio_group_linked() - may @ctx borrow the group from VFIO?
+ * @ctx: a context
+ * @iommu_group: an iommu group
+ * @coherent: out: VFIO_DMA_CC_IOMMU promised snooping for the group, so
+ *            every page table it uses must force it
+ *
+ * Return: true if the group is attached to a container of ours linked to
+ * @ctx. Stays true until VFIO detaches the group, which then tells
+ * iorp_pci_vfio_group_left(); the caller holds iorp_pci_lock across this
+ * check and recording the group, so that cannot fall in between.
+ */
+bool iorp_vfio_group_linked(struct iorp_ctx *ctx,
+			    struct iommu_group *iommu_group, bool *coherent)
+{
+	struct iorp_vfio_container *container;
+	struct iorp_vfio_group *vgroup;
+	bool linked = false;
+
+	mutex_lock(&iorp_vfio_lock);
+	list_for_each_entry(container, &iorp_vfio_containers, node) {
+		if (container->ctx != ctx)
+			continue;
+		list_for_each_entry(vgroup, &container->groups, node) {
+			if (vgroup->iommu_group == iommu_group) {
+				linked = true;
+				*coherent = vgroup->coherent;
+			}
+		}
+	}
+	mutex_unlock(&iorp_vfio_lock);
+	return linked;
+}
+
+static void *iorp_vfio_open(unsigned long type)
+{
+	struct iorp_vfio_container *container;
+
+	if (type != IOMMU_REPLACE_VFIO_TYPE)
+		return ERR_PTR(-EINVAL);
+	container = kzalloc(sizeof(*container), GFP_KERNEL_ACCOUNT);
+	if (!container)
+		return ERR_PTR(-ENOMEM);
+	INIT_LIST_HEAD(&container->groups);
+	mutex_lock(&iorp_vfio_lock);
+	list_add_tail(&container->node, &iorp_vfio_containers);
+	mutex_unlock(&iorp_vfio_lock);
+	return container;
+}
+
+static void iorp_vfio_release(void *data)
+{
+	struct iorp_vfio_container *container = data;
+
+	mutex_lock(&iorp_vfio_lock);
+	/* VFIO detaches every group before it releases the container */
+	WARN_ON_ONCE(!list_empty(&container->groups));
+	list_del(&container->node);
+	mutex_unlock(&iorp_vfio_lock);
+	if (container->file)
+		fput(container->file);
+	kfree(container);
+}
+
+/* the DMA cache coherency VFIO_DMA_CC_IOMMU reports: all groups have it */
+static long iorp_vfio_cache_coherent(struct iorp_vfio_container *container)
+{
+	struct iorp_vfio_group *vgroup;
+	long ret = 1;
+
+	mutex_lock(&iorp_vfio_lock);
+	list_for_each_entry(vgroup, &container->groups, node)
+		if (!vgroup->coherent)
+			ret = 0;
+	mutex_unlock(&iorp_vfio_lock);
+	return ret;
+}
+
+static long iorp_vfio_check_extension(struct iorp_vfio_container *container,
+				      unsigned long ext)
+{
+	switch (ext) {
+	case IOMMU_REPLACE_VFIO_TYPE:
+		return 1;
+	case VFIO_DMA_CC_IOMMU:
+		/* no container yet: nothing to say, as type1 answers */
+		return container ? iorp_vfio_cache_coherent(container) : 0;
+	default:
+		return 0;
+	}
+}
+
+/* IOMMU_REPLACE_VFIO_LINK: the container's groups serve this file */
+static long iorp_vfio_link(struct iorp_vfio_container *container,
+			   void __user *uarg)
+{
+	struct iommu_replace_vfio_link cmd;
+	struct iorp_ctx *ctx;
+	struct file *file;
+	u32 size;
+	int ret;
+
+	if (get_user(size, (u32 __user *)uarg))
+		return -EFAULT;
+	if (size < offsetofend(struct iommu_replace_vfio_link, iommufd))
+		return -EINVAL;
+	ret = copy_struct_from_user(&cmd, sizeof(cmd), uarg, size);
+	if (ret)
+		return ret;
+	if (cmd.flags || cmd.__reserved)
+		return -EOPNOTSUPP;
+	file = fget(cmd.iommufd);
+	if (!file)
+		return -EBADF;
+	ctx = iorp_ctx_from_file(file);
+	if (!ctx) {
+		fput(file);
+		return -EINVAL;
+	}
+	mutex_lock(&iorp_vfio_lock);
+	if (container->file) {
+		ret = -EBUSY;
+	} else {
+		container->file = file;
+		container->ctx = ctx;
+		file = NULL;
+	}
+	mutex_unlock(&iorp_vfio_lock);
+	if (file)
+		fput(file);
+	return ret;
+}
+
+static long iorp_vfio_ioctl(void *data, unsigned int cmd, unsigned long arg)
+{
+	/* data is NULL when VFIO asks before any backend is set */
+	if (cmd == VFIO_CHECK_EXTENSION)
+		return iorp_vfio_check_extension(data, arg);
+	if (!data)
+		return -EINVAL;
+	if (cmd == IOMMU_REPLACE_VFIO_LINK)
+		return iorp_vfio_link(data, (void __user *)arg);
+	return -ENOTTY;
+}
+
+static int iorp_vfio_dev_coherent(struct device *dev, void *data)
+{
+	bool *coherent = data;
+
+	if (!iorp_can_enforce_cache_coherency(dev))
+		*coherent = false;
+	return 0;
+}
+
+static int iorp_vfio_first_dev(struct device *dev, void *data)
+{
+	*(struct device **)data = get_device(dev);
+	return 1;
+}
+
+/*
+ * Will the page tables this module gives the group force DMA to snoop CPU
+ * caches? Where domains know their IOMMU from the start, exactly when the
+ * IOMMU says it can (pci_device.c enforces it then). Elsewhere (6.1) a
+ * throwaway domain meets the group's IOMMU, as at a bind: the group is
+ * blocked now, just claimed by VFIO.
+ */
+static bool iorp_vfio_group_coherent(struct iommu_group *iommu_group)
+{
+	struct iommu_replace_group *rg;
+	struct iommu_domain *domain;
+	struct device *dev = NULL;
+	bool coherent = true;
+
+	if (IORP_DOMAINS_KNOW_THEIR_IOMMU) {
+		iommu_group_for_each_dev(iommu_group, &coherent,
+					 iorp_vfio_dev_coherent);
+		return coherent;
+	}
+	coherent = false;
+	iommu_group_for_each_dev(iommu_group, &dev, iorp_vfio_first_dev);
+	if (!dev)
+		return false;
+	rg = iorp_replace_borrow(iommu_group);
+	if (IS_ERR(rg))
+		goto out_put;
+	domain = iorp_paging_domain_alloc(dev);
+	if (!IS_ERR(domain)) {
+		if (iorp_replace_introduce(rg, domain, &coherent))
+			coherent = false;
+		iommu_domain_free(domain);
+	}
+	iommu_replace_release(rg);
+out_put:
+	put_device(dev);
+	return coherent;
+}
+
+static int iorp_vfio_attach_group(void *data, struct iommu_group *iommu_group,
+				  enum iorp_vfio_group_type type)
+{
+	struct iorp_vfio_container *container = data;
+	struct iorp_vfio_group *vgroup;
+
+	/*
+	 * Emulated (mdev-style) groups need pinning through the container,
+	 * which this backend does not serve yet; no-IOMMU groups have no
+	 * translation to own.
+	 */
+	if (type != IORP_VFIO_IOMMU)
+		return -EOPNOTSUPP;
+
+	vgroup = kzalloc(sizeof(*vgroup), GFP_KERNEL_ACCOUNT);
+	if (!vgroup)
+		return -ENOMEM;
+	vgroup->iommu_group = iommu_group;
+	vgroup->coherent = iorp_vfio_group_coherent(iommu_group);
+
+	mutex_lock(&iorp_vfio_lock);
+	list_add_tail(&vgroup->node, &container->groups);
+	mutex_unlock(&iorp_vfio_lock);
+	return 0;
+}
+
+static void iorp_vfio_detach_group(void *data, struct iommu_group *iommu_group)
+{
+	struct iorp_vfio_container *container = data;
+	struct iorp_vfio_group *vgroup, *found = NULL;
+	struct iorp_ctx *ctx;
+
+	/* unlinked first: a bind from now on does not borrow the group */
+	mutex_lock(&iorp_vfio_lock);
+	list_for_each_entry(vgroup, &container->groups, node) {
+		if (vgroup->iommu_group == iommu_group) {
+			found = vgroup;
+			list_del(&found->node);
+			break;
+		}
+	}
+	ctx = container->ctx;	/* lives while the container holds its file */
+	mutex_unlock(&iorp_vfio_lock);
+	WARN_ON_ONCE(!found);
+	kfree(found);
+	/* then off our page tables, before VFIO gives up the ownership */
+	if (ctx)
+		iorp_pci_vfio_group_left(ctx, iommu_group);
+}
+
+static const struct iorp_vfio_iommu_driver_ops iorp_vfio_ops = {
+	.name		= "iommu-replace",
+	.owner		= THIS_MODULE,
+	.open		= iorp_vfio_open,
+	.release	= iorp_vfio_release,
+	.ioctl		= iorp_vfio_ioctl,
+	.attach_group	= iorp_vfio_attach_group,
+	.detach_group	= iorp_vfio_detach_group,
+};
+
+/**
+ * iorp_vfio_init() - register the VFIO IOMMU backend
+ *
+ * A failure is logged and leaves the module working without the backend.
+ */
+void iorp_vfio_init(void)
+{
+	int ret = vfio_register_iommu_driver(&iorp_vfio_ops);
+
+	if (ret) {
+		pr_warn("iommu-replace: VFIO IOMMU backend not registered (error %d)\n",
+			ret);
+		return;
+	}
+	vfio_backend = true;
+	pr_info("iommu-replace: VFIO IOMMU backend registered, type %#x (%s)\n",
+		IOMMU_REPLACE_VFIO_TYPE, IORP_VFIO_BACKEND_STATUS);
+}
+
+/**
+ * iorp_vfio_exit() - unregister the VFIO IOMMU backend
+ *
+ * No container uses it by now: each holds a reference on this module.
+ */
+void iorp_vfio_exit(void)
+{
+	if (vfio_backend)
+		vfio_unregister_iommu_driver(&iorp_vfio_ops);
+	vfio_backend = false;
+}
+
+#else /* !IORP_VFIO_OPS_LAYOUT */
+
+bool iorp_vfio_group_linked(struct iorp_ctx *ctx,
+			    struct iommu_group *iommu_group, bool *coherent)
+{
+	return false;
+}
+
+void iorp_vfio_init(void)
+{
+	pr_info("iommu-replace: no VFIO IOMMU backend in this build: %s\n",
+		IORP_VFIO_BACKEND_STATUS);
+}
+
+void iorp_vfio_exit(void)
+{
+}
+
+#endif /* IORP_VFIO_OPS_LAYOUT */
+
+MODULE_INFO(vfio_backend, IORP_VFIO_BACKEND_STATUS);
