@@ -59,6 +59,7 @@ KSRC_FILES := scripts/checkpatch.pl scripts/spelling.txt \
 	tools/testing/selftests/iommu/iommufd_fail_nth.c \
 	tools/testing/selftests/iommu/iommufd_utils.h \
 	drivers/iommu/iommufd/iommufd_test.h \
+	drivers/vfio/vfio.h \
 	include/uapi/linux/iommufd.h \
 	include/uapi/linux/vfio.h
 
@@ -90,14 +91,20 @@ $(KSRC)/.stamp: $(KSRC_TARBALL) Makefile
 
 lint: checkpatch sparse
 
-LINT_FILES = $(shell find module include uapi -name '*.[ch]' | sort)
+# host tools (run at build time, in user space) are checked without the
+# rules that only make sense in the kernel (its u32 types, BIT())
+HOST_LINT_FILES = module/compat/btf-struct.c
+LINT_FILES = $(filter-out $(HOST_LINT_FILES),$(shell find module include uapi -name '*.[ch]' | sort))
 
 checkpatch: $(KSRC)/.stamp
 	@perl $(KSRC)/scripts/checkpatch.pl --no-tree --strict --terse --show-types \
 		--ignore FILE_PATH_CHANGES -f $(LINT_FILES) > $(BUILD)/checkpatch.log || true
+	@perl $(KSRC)/scripts/checkpatch.pl --no-tree --strict --terse --show-types \
+		--ignore FILE_PATH_CHANGES,PREFER_KERNEL_TYPES,BIT_MACRO \
+		-f $(HOST_LINT_FILES) >> $(BUILD)/checkpatch.log || true
 	@if grep -E '(ERROR|WARNING|CHECK):' $(BUILD)/checkpatch.log; then \
 		echo "iommu-replace: checkpatch found problems" >&2; exit 1; fi
-	@echo "iommu-replace: checkpatch clean ($(words $(LINT_FILES)) files)"
+	@echo "iommu-replace: checkpatch clean ($(words $(LINT_FILES) $(HOST_LINT_FILES)) files)"
 
 # sparse checks every object of both flavours against every installed kernel
 # (sparse-one: the KVER/TEST build only); only reports on our sources count.

@@ -130,6 +130,12 @@ compat_of() {
 		"build/$1/compat/compat_config.h"
 }
 
+# what the build found about the VFIO backend (modinfo vfio_backend)
+vfio_backend_of() {
+	sed -n 's/^#define IORP_VFIO_BACKEND_STATUS "\(.*\)"$/\1/p' \
+		"build/$1/compat/compat_config.h"
+}
+
 echo "== host: builds, lint, uAPI, probes, install, DKMS"
 need_step - programs "guest test programs build" make tests
 
@@ -168,6 +174,70 @@ if selected - host uapi; then
 	done
 fi
 
+# The VFIO backend's private layout (module/compat/vfio-layout): found in
+# the BTF of both Debian kernels' vfio modules, and refused when it differs.
+vfio_layout_checks() {
+	local k want kdir bad ko61 ko612
+	for k in "${kernels[@]}"; do
+		case $k in
+		6.1.*) want="built: the notify layout, verified by the BTF of vfio.ko" ;;
+		6.12.*) want="built: the plain layout, verified by the BTF of vfio.ko.xz" ;;
+		*) continue ;;
+		esac
+		host_step "$k" probes "VFIO backend layout verified from vfio.ko's BTF" \
+			test "$(vfio_backend_of "$k")" = "$want"
+	done
+	# vfio_layout_says TEXT KDIR [VAR=VALUE...]: vfio-layout's verdict
+	vfio_layout_says() {
+		local text=$1 kdir=$2
+		shift 2
+		rm -rf "$out/vfio-layout"
+		env "$@" bash module/compat/vfio-layout "$kdir" "$out/vfio-layout" \
+			> "$out/vfio-layout.h" &&
+		grep -q '^/\* #undef IORP_VFIO_OPS_LAYOUT \*/$' "$out/vfio-layout.h" &&
+		grep -q "$text" "$out/vfio-layout.h"
+	}
+	# known layouts with two members swapped: neither kernel matches
+	bad=$out/vfio-bad-layouts
+	mkdir -p "$bad"
+	for f in module/compat/vfio-ops-layouts/*.txt; do
+		awk 'NR == 4 { held = $0; next } NR == 5 { print; print held; next } { print }' \
+			"$f" > "$bad/$(basename "$f")"
+	done
+	for k in "${kernels[@]}"; do
+		host_step "$k" probes "VFIO backend refused when the BTF layout differs" \
+			vfio_layout_says 'matches no known layout' \
+			"/lib/modules/$k/build" IORP_VFIO_LAYOUTS="$bad"
+	done
+	# one kernel's vfio module read against another's vmlinux BTF
+	ko61=$(ls /lib/modules/6.1.*/kernel/drivers/vfio/vfio.ko* 2> /dev/null | head -n 1)
+	ko612=$(ls /lib/modules/6.12.*/kernel/drivers/vfio/vfio.ko* 2> /dev/null | head -n 1)
+	for k in "${kernels[@]}"; do
+		case $k in
+		6.1.*) ko=$ko612 ;;
+		6.12.*) ko=$ko61 ;;
+		*) continue ;;
+		esac
+		[ -n "$ko" ] || continue
+		host_step "$k" probes "VFIO backend refused for a vfio module of another kernel" \
+			vfio_layout_says 'not' "/lib/modules/$k/build" IORP_VFIO_KO="$ko"
+	done
+	# the kernel's private header, where a tree has it (as the debug
+	# kernel's does): the struct as it is, and with one signature changed
+	kdir=$out/vfio-source-kdir
+	rm -rf "$kdir"
+	cp -rs "$(readlink -f "/lib/modules/$newest/build")" "$kdir"
+	mkdir -p "$kdir/drivers/vfio"
+	cp build/linux-source-6.12/drivers/vfio/vfio.h "$kdir/drivers/vfio/"
+	host_step "$newest" probes "VFIO backend layout checked against drivers/vfio/vfio.h" \
+		bash -c "bash module/compat/vfio-layout '$kdir' '$out/vfio-layout' |
+			grep -q '^#define IORP_VFIO_OPS_LAYOUT 2\$'"
+	sed -i 's/struct iommu_group \*group);/struct iommu_group *group, int changed);/' \
+		"$kdir/drivers/vfio/vfio.h"
+	host_step "$newest" probes "VFIO backend refused when drivers/vfio/vfio.h differs" \
+		vfio_layout_says 'matches no known layout' "$kdir"
+}
+
 if selected - host probes; then
 	# A kernel without the IOMMU API: one line saying so, and no build.
 	fake=$out/fake-kdir
@@ -202,6 +272,7 @@ if selected - host probes; then
 		host_step "$k" probes "probes find the known API of $k" \
 			test "$(compat_of "$k")" = "$want"
 	done
+	vfio_layout_checks
 fi
 
 for k in "${kernels[@]}"; do
@@ -280,6 +351,7 @@ for k in "${kernels[@]}"; do
 			--module prod="build/$k/prod/iommu_replace.ko" \
 			${dkms_ko:+--module dkms="$dkms_ko"} \
 			--env IORP_VERSION="$version" --env IORP_COMPAT="$(compat_of "$k")" \
+			--env IORP_VFIO_BACKEND="$(vfio_backend_of "$k")" \
 			-- "${plan[@]}" > "$lane.log" 2>&1 ||
 			echo "not ok - lane: runner failed (see $lane.log)" >> "$lane/lane.tap"
 		lane_results "$k" "$t" "$lane/lane.tap"
@@ -328,6 +400,7 @@ if [ -n "${dk:-}" ]; then
 			--timeout $(( 3600 + fuzz_seconds )) --memory 3072 \
 			--module test="build/$dk_release/test/iommu_replace.ko" \
 			--env IORP_VERSION="$version" --env IORP_COMPAT="$(compat_of "$dk_release")" \
+			--env IORP_VFIO_BACKEND="$(vfio_backend_of "$dk_release")" \
 			--env IORP_FUZZ_SECONDS="$fuzz_seconds" \
 			${FUZZ_SEED:+--env IORP_FUZZ_SEED="$FUZZ_SEED"} \
 			--env IORP_PROGRAM_TIMEOUT=$(( 600 + fuzz_seconds )) \

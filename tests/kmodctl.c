@@ -5,7 +5,8 @@
  * busybox cannot load 6.12's .ko.xz modules, so the test guests load every
  * module through libkmod:
  *
- *   kmodctl insert PATH [PARAM=VALUE...]  load a module file with parameters
+ *   kmodctl insert PATH [PARAM=VALUE...]  load a module file with parameters,
+ *                                         after the modules it depends on
  *   kmodctl probe NAME                    load a module and its dependencies
  *                                         from /lib/modules/$(uname -r)
  *   kmodctl remove NAME                   unload (fails if in use)
@@ -37,6 +38,32 @@ static int join_params(int argc, char **argv, char *buf, size_t len)
 	return 0;
 }
 
+static int cmd_probe(struct kmod_ctx *ctx, const char *name);
+
+/* Load the modules a module file depends on (its "depends" modinfo). */
+static int insert_depends(struct kmod_ctx *ctx, struct kmod_module *mod)
+{
+	struct kmod_list *info = NULL, *l;
+	int ret;
+
+	ret = kmod_module_get_info(mod, &info);
+	if (ret < 0)
+		return ret;
+	ret = 0;
+	kmod_list_foreach(l, info) {
+		char deps[1024], *dep, *save = NULL;
+
+		if (strcmp(kmod_module_info_get_key(l), "depends"))
+			continue;
+		snprintf(deps, sizeof(deps), "%s", kmod_module_info_get_value(l));
+		for (dep = strtok_r(deps, ",", &save); dep && !ret;
+		     dep = strtok_r(NULL, ",", &save))
+			ret = cmd_probe(ctx, dep);
+	}
+	kmod_module_info_free_list(info);
+	return ret;
+}
+
 static int cmd_insert(struct kmod_ctx *ctx, int argc, char **argv)
 {
 	struct kmod_module *mod;
@@ -49,7 +76,9 @@ static int cmd_insert(struct kmod_ctx *ctx, int argc, char **argv)
 	ret = kmod_module_new_from_path(ctx, argv[0], &mod);
 	if (ret)
 		return ret;
-	ret = kmod_module_insert_module(mod, 0, params);
+	ret = insert_depends(ctx, mod);
+	if (!ret)
+		ret = kmod_module_insert_module(mod, 0, params);
 	kmod_module_unref(mod);
 	return ret;
 }

@@ -70,11 +70,12 @@ static const char *modinfo_value(struct kmod_list *info, const char *key)
 	return NULL;
 }
 
-TEST_F(kmod, modinfo_shows_version_flavour_and_probes)
+TEST_F(kmod, modinfo_shows_version_flavour_probes_and_backend)
 {
 	const char *want_version = getenv("IORP_VERSION");
 	const char *want_flavour = getenv("IORP_FLAVOUR");
 	const char *want_compat = getenv("IORP_COMPAT");
+	const char *want_backend = getenv("IORP_VFIO_BACKEND");
 	struct kmod_list *info = NULL;
 	struct kmod_module *file;
 	const char *v;
@@ -82,6 +83,7 @@ TEST_F(kmod, modinfo_shows_version_flavour_and_probes)
 	ASSERT_NE(NULL, want_version);
 	ASSERT_NE(NULL, want_flavour);
 	ASSERT_NE(NULL, want_compat);
+	ASSERT_NE(NULL, want_backend);
 	ASSERT_EQ(0, kmod_module_new_from_path(self->ctx, self->ko, &file));
 	ASSERT_LT(0, kmod_module_get_info(file, &info));
 
@@ -96,6 +98,10 @@ TEST_F(kmod, modinfo_shows_version_flavour_and_probes)
 	ASSERT_NE(NULL, v);
 	EXPECT_STREQ(want_compat, v);
 	EXPECT_NE(NULL, strstr(v, "="));
+	/* whether the VFIO backend is built in, and why not */
+	v = modinfo_value(info, "vfio_backend");
+	ASSERT_NE(NULL, v);
+	EXPECT_STREQ(want_backend, v);
 
 	kmod_module_info_free_list(info);
 	kmod_module_unref(file);

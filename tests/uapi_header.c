@@ -29,6 +29,10 @@ LAYOUT(IOMMU_DESTROY == 0x3b80);
 LAYOUT(sizeof(struct iommu_destroy) == 8);
 LAYOUT(offsetof(struct iommu_destroy, id) == 4);
 LAYOUT(IOMMU_REPLACE_NR_BASE > 0xa0);
+/* the link is a VFIO container ioctl: clear of VFIO's own numbers */
+LAYOUT(IOMMU_REPLACE_VFIO_LINK == 0x3bd0);
+LAYOUT(sizeof(struct iommu_replace_vfio_link) == 16);
+LAYOUT(offsetof(struct iommu_replace_vfio_link, iommufd) == 8);
 
 int main(void)
 {
