@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -251,6 +252,46 @@ static inline int edu_open(struct edu *e)
 	return *(volatile uint32_t *)(e->bar + EDU_REG_IDENT) == EDU_IDENT ?
 	       0 : -ENODEV;
 }
+
+/*
+ * What a VMM does with its VFIO device fd instead of sysfs: memory decoding
+ * and bus mastering on through the config region, BAR0 mapped through the
+ * BAR0 region (e->bar from then on). The device must answer its ident.
+ * Needs <linux/vfio.h>.
+ */
+#ifdef VFIO_DEVICE_GET_REGION_INFO
+static inline int edu_open_vfio(struct edu *e, int device_fd)
+{
+	struct vfio_region_info cfg = {
+		.argsz = sizeof(cfg), .index = VFIO_PCI_CONFIG_REGION_INDEX,
+	};
+	struct vfio_region_info bar = {
+		.argsz = sizeof(bar), .index = VFIO_PCI_BAR0_REGION_INDEX,
+	};
+	uint16_t cmd;
+	void *map;
+
+	if (ioctl(device_fd, VFIO_DEVICE_GET_REGION_INFO, &cfg) ||
+	    ioctl(device_fd, VFIO_DEVICE_GET_REGION_INFO, &bar))
+		return -errno;
+	if (!(bar.flags & VFIO_REGION_INFO_FLAG_MMAP) || bar.size < EDU_BAR_SIZE)
+		return -EINVAL;
+	if (pread(device_fd, &cmd, 2, cfg.offset + 4) != 2)
+		return -EIO;
+	cmd |= 0x6;	/* memory space, bus master */
+	if (pwrite(device_fd, &cmd, 2, cfg.offset + 4) != 2)
+		return -EIO;
+	map = mmap(NULL, EDU_BAR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   device_fd, bar.offset);
+	if (map == MAP_FAILED)
+		return -errno;
+	if (e->bar)
+		munmap((void *)e->bar, EDU_BAR_SIZE);
+	e->bar = map;
+	return *(volatile uint32_t *)(e->bar + EDU_REG_IDENT) == EDU_IDENT ?
+	       0 : -ENODEV;
+}
+#endif
 
 static inline void edu_close(struct edu *e)
 {

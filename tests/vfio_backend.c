@@ -97,42 +97,6 @@ static long check_extension(int container, unsigned long ext)
 	return ioctl(container, VFIO_CHECK_EXTENSION, ext);
 }
 
-/*
- * What a VMM does with its device fd: memory decoding and bus mastering
- * on through the config region, BAR0 mapped through the BAR0 region. The
- * edu's register window (e->bar) is the device fd's mapping from then on.
- */
-static int use_device_fd(struct edu *e, int device_fd)
-{
-	struct vfio_region_info cfg = {
-		.argsz = sizeof(cfg), .index = VFIO_PCI_CONFIG_REGION_INDEX,
-	};
-	struct vfio_region_info bar = {
-		.argsz = sizeof(bar), .index = VFIO_PCI_BAR0_REGION_INDEX,
-	};
-	uint16_t cmd;
-	void *map;
-
-	if (ioctl(device_fd, VFIO_DEVICE_GET_REGION_INFO, &cfg) ||
-	    ioctl(device_fd, VFIO_DEVICE_GET_REGION_INFO, &bar))
-		return -errno;
-	if (!(bar.flags & VFIO_REGION_INFO_FLAG_MMAP) || bar.size < EDU_BAR_SIZE)
-		return -EINVAL;
-	if (pread(device_fd, &cmd, 2, cfg.offset + 4) != 2)
-		return -EIO;
-	cmd |= 0x6;	/* memory space, bus master */
-	if (pwrite(device_fd, &cmd, 2, cfg.offset + 4) != 2)
-		return -EIO;
-	map = mmap(NULL, EDU_BAR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   device_fd, bar.offset);
-	if (map == MAP_FAILED)
-		return -errno;
-	edu_close(e);
-	e->bar = map;
-	return *(volatile uint32_t *)(e->bar + EDU_REG_IDENT) == EDU_IDENT ?
-	       0 : -ENODEV;
-}
-
 /* Load a module (and what it needs) by name, as modprobe would. */
 static int probe_module(const char *name)
 {
@@ -198,7 +162,7 @@ TEST_F(hw, vfio_vmm_flow_attach_replace_detach)
 	/* the device fd VFIO hands out only with a backend */
 	device_fd = ioctl(self->pair_group_fd, VFIO_GROUP_GET_DEVICE_FD, e->name);
 	ASSERT_LE(0, device_fd) TH_LOG("GET_DEVICE_FD: %s", strerror(errno));
-	ASSERT_EQ(0, use_device_fd(e, device_fd));
+	ASSERT_EQ(0, edu_open_vfio(e, device_fd));
 
 	/* before the link the group is VFIO's: a bind would claim it */
 	EXPECT_EQ(EBUSY, bind_dev(self->fd, e, self->pair_group_fd, &dev0));
@@ -337,7 +301,7 @@ static void vmm_child(struct edu *e, int ready_fd)
 	    vfio_link(c, fd))
 		goto out;
 	device_fd = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, e->name);
-	if (device_fd < 0 || use_device_fd(e, device_fd) ||
+	if (device_fd < 0 || edu_open_vfio(e, device_fd) ||
 	    bind_dev(fd, e, group_fd, &dev) || ioas_alloc(fd, &ioas))
 		goto out;
 	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
