@@ -27,38 +27,11 @@
 #include <iommu_replace/fault.h>
 #include <iommu_replace/io_pagetable.h>
 
-static struct iorp_hwpt *__iorp_device_detach(struct iorp_device *idev);
-static void iorp_hwpt_put_attached(struct iorp_hwpt *hwpt, unsigned int n);
-
 void iorp_attach_group_init(struct iorp_attach_group *agroup, void *priv)
 {
 	mutex_init(&agroup->lock);
 	INIT_LIST_HEAD(&agroup->devices);
 	agroup->priv = priv;
-}
-
-/**
- * iorp_attach_group_revoke() - the group's devices may not be used again
- * @agroup: the group
- *
- * Every device of the group is detached and can no longer attach
- * (ENODEV), as if removed; their objects stay until destroyed. The group's
- * DMA is blocked when this returns. For a group whose owner takes its DMA
- * back (VFIO, when the group leaves a container of our backend).
- */
-void iorp_attach_group_revoke(struct iorp_attach_group *agroup)
-{
-	struct iorp_device *idev;
-	struct iorp_hwpt *hwpt;
-
-	mutex_lock(&agroup->lock);
-	list_for_each_entry(idev, &agroup->devices, group_node) {
-		WRITE_ONCE(idev->gone, true);
-		hwpt = __iorp_device_detach(idev);
-		if (hwpt)
-			iorp_hwpt_put_attached(hwpt, 1);
-	}
-	mutex_unlock(&agroup->lock);
 }
 
 /**

@@ -108,6 +108,10 @@ static struct iommu_replace_group *iorp_replace_take(struct iommu_group *iommu_g
 	init_waitqueue_head(&rg->left);
 	rg->native = IORP_HAVE_NATIVE_REPLACE && !force_fallback;
 	rg->borrowed = !owner;
+	/*
+	 * Only a sanity check (the core calls it racy): what guarantees the
+	 * owner is the caller's, the VFIO container the group sits in.
+	 */
 	if (rg->borrowed)
 		ret = iommu_group_dma_owner_claimed(iommu_group) ? 0 : -EINVAL;
 	else

@@ -30,6 +30,7 @@ static const char *const iorp_fault_names[IORP_FAULT_MAX] = {
 	[IORP_FAULT_SWITCH_DEV] = "switch_dev",
 	[IORP_FAULT_SWITCH_BACK] = "switch_back",
 	[IORP_FAULT_MOCK_INCOMPATIBLE] = "mock_incompatible",
+	[IORP_FAULT_INCOHERENT] = "incoherent",
 };
 
 /**

@@ -19,6 +19,7 @@
 
 #include <uapi/linux/iommu_replace.h>
 #include <iommu_replace/device.h>
+#include <iommu_replace/fault.h>
 #include <iommu_replace/io_pagetable.h>
 
 /* Requests one IOMMU_HWPT_INVALIDATE may carry (as Debian's 6.12 iommufd). */
@@ -66,6 +67,9 @@ struct iorp_hwpt *iorp_hwpt_alloc(struct iorp_ctx *ctx, struct iorp_ioas *ioas,
 		goto err_abort;
 	}
 	hwpt->domain = domain;
+	/* as if the IOMMU could not force snooping (test flavour) */
+	if (hwpt->coherent && iorp_should_fail(IORP_FAULT_INCOHERENT))
+		hwpt->coherent = false;
 	ret = iorp_iopt_add_domain(&ioas->iopt, hwpt);
 	if (ret)
 		goto err_abort;

@@ -11,8 +11,8 @@
  * of our backend linked to the file (vfio_backend.c) is VFIO's already:
  * the file borrows it instead (iorp_replace_borrow()), holds no VFIO file,
  * and gives it back when VFIO detaches it from the container
- * (iorp_pci_vfio_group_left(): its devices are detached and can no longer
- * attach).
+ * (iorp_pci_vfio_group_left(): the hardware is blocked at once, its
+ * devices can no longer attach, and are detached moments later).
  *
  * Each file keeps one struct iorp_owned_group per iommu group it owns, in
  * ctx->groups by group ID: the attachment state of device.c (agroup), and
@@ -143,6 +143,21 @@ static struct iommu_group *iorp_pci_leaving_group;
 static struct iorp_owned_group *to_owned_group(struct iorp_attach_group *agroup)
 {
 	return container_of(agroup, struct iorp_owned_group, agroup);
+}
+
+static int iorp_pci_dev_coherent(struct device *dev, void *data)
+{
+	bool *coherent = data;
+
+	if (!iorp_can_enforce_cache_coherency(dev))
+		*coherent = false;
+	return 0;
+}
+
+static int iorp_pci_first_dev(struct device *dev, void *data)
+{
+	*(struct device **)data = get_device(dev);
+	return 1;	/* stop at the first */
 }
 
 /*
@@ -464,7 +479,8 @@ static bool iorp_pci_driver_is(struct pci_dev *pdev, const char *name)
 /*
  * A VFIO group file proves access if the caller could open /dev/vfio/N of
  * the device's group: VFIO must know the file as a group holding the
- * device. VFIO is looked up at run time, so this module does not need it.
+ * device. VFIO is looked up at run time, so a build without the VFIO
+ * backend (which links to vfio) does not need it.
  */
 #ifdef HAVE_VFIO_GROUP_FILE
 static int iorp_pci_vfio_proof(struct pci_dev *pdev, struct file *file)
@@ -692,15 +708,28 @@ out_put_pdev:
 	return ret;
 }
 
+/* The device is on its way out: nothing may use its IOMMU state again. */
+static void iorp_pci_mark_gone(struct iorp_pci_dev *pci)
+{
+	down_write(&pci->iommu_lock);
+	pci->gone = true;
+	WRITE_ONCE(pci->idev->gone, true);
+	up_write(&pci->iommu_lock);
+}
+
 /**
  * iorp_pci_vfio_group_left() - a borrowed group leaves its VFIO container
  * @ctx: the context the container was linked to
  * @iommu_group: the group
  *
- * Called by VFIO's detach of the group, before VFIO gives up the group's
- * DMA ownership: every device of the group bound to @ctx is detached (the
- * hardware is blocked when this returns) and can no longer attach; the
- * record leaves ctx->groups, so a later bind starts afresh.
+ * Called by VFIO's detach of the group (VFIO's locks held, maybe a device
+ * lock too), before VFIO gives up the group's DMA ownership. Only what
+ * cannot wait happens here, as at hot-unplug: the group's devices bound to
+ * @ctx are marked gone (they can no longer attach), the group's hardware
+ * goes to the blocking domain (rg->lock only: no lock a stalled pin may
+ * hold), and the record leaves ctx->groups, so a later bind starts
+ * afresh. Detaching the devices and freeing what their HWPT held follows
+ * in their gone_work, outside VFIO's locks.
  */
 void iorp_pci_vfio_group_left(struct iorp_ctx *ctx,
 			      struct iommu_group *iommu_group)
@@ -722,28 +751,69 @@ void iorp_pci_vfio_group_left(struct iorp_ctx *ctx,
 	mutex_unlock(&ctx->groups_lock);
 	if (owned) {
 		/* devices bound but not yet linked into the group too */
-		list_for_each_entry(pci, &iorp_pci_bound, node)
-			if (pci->idev->agroup == &owned->agroup)
-				WRITE_ONCE(pci->idev->gone, true);
+		list_for_each_entry(pci, &iorp_pci_bound, node) {
+			if (pci->idev->agroup != &owned->agroup)
+				continue;
+			iorp_pci_mark_gone(pci);
+			queue_work(system_long_wq, &pci->gone_work);
+		}
 	}
 	mutex_unlock(&iorp_pci_lock);
 	if (!owned)
 		return;
 
-	iorp_attach_group_revoke(&owned->agroup);
+	/* blocked now, whatever an attach of the group holds or pins */
 	iorp_replace_abandon(owned->rg);
 	mutex_lock(&iorp_pci_lock);
 	iorp_owned_group_put(owned);
 	mutex_unlock(&iorp_pci_lock);
 }
 
-/* The device is on its way out: nothing may use its IOMMU state again. */
-static void iorp_pci_mark_gone(struct iorp_pci_dev *pci)
+/**
+ * iorp_pci_group_coherent() - will our page tables for the group force
+ * DMA to snoop CPU caches?
+ * @iommu_group: a group whose DMA VFIO has just claimed (blocked)
+ *
+ * Where domains know their IOMMU from the start, exactly when every
+ * device's IOMMU says it can (iorp_pci_domain_alloc() then enforces it).
+ * Elsewhere (6.1) a throwaway domain meets the group's IOMMU, as at a
+ * claim (iorp_pci_learn()), under iorp_pci_lock so that it never walks a
+ * device the core is releasing; a group with a device leaving says no.
+ */
+bool iorp_pci_group_coherent(struct iommu_group *iommu_group)
 {
-	down_write(&pci->iommu_lock);
-	pci->gone = true;
-	WRITE_ONCE(pci->idev->gone, true);
-	up_write(&pci->iommu_lock);
+	struct iommu_replace_group *rg;
+	struct iommu_domain *domain;
+	struct device *dev = NULL;
+	bool coherent = true;
+
+	if (IORP_DOMAINS_KNOW_THEIR_IOMMU) {
+		iommu_group_for_each_dev(iommu_group, &coherent,
+					 iorp_pci_dev_coherent);
+		return coherent;
+	}
+	coherent = false;
+	mutex_lock(&iorp_pci_lock);
+	if (iorp_pci_leaving_group == iommu_group)
+		goto out_unlock;
+	iommu_group_for_each_dev(iommu_group, &dev, iorp_pci_first_dev);
+	if (!dev)
+		goto out_unlock;
+	rg = iorp_replace_borrow(iommu_group);
+	if (IS_ERR(rg))
+		goto out_put;
+	domain = iorp_paging_domain_alloc(dev);
+	if (!IS_ERR(domain)) {
+		if (iorp_replace_introduce(rg, domain, &coherent))
+			coherent = false;
+		iommu_domain_free(domain);
+	}
+	iommu_replace_release(rg);
+out_put:
+	put_device(dev);
+out_unlock:
+	mutex_unlock(&iorp_pci_lock);
+	return coherent;
 }
 
 /*

@@ -11,19 +11,22 @@
  * calls attach_group/detach_group of the container's backend.
  *
  * Each container of our type has one struct iorp_vfio_container: the
- * groups VFIO attached to it (struct iorp_vfio_group), whether each one's
- * IOMMU forces DMA to snoop CPU caches (what VFIO_DMA_CC_IOMMU answers,
- * which KVM reads when a group joins), and the /dev/iommu-replace file the
- * VMM linked it to (IOMMU_REPLACE_VFIO_LINK, an ioctl on the container).
+ * groups VFIO attached to it (struct iorp_vfio_group), whether each
+ * one's IOMMU forces DMA to snoop CPU caches (what VFIO_DMA_CC_IOMMU
+ * answers, which 6.1's KVM reads when a group joins), and the
+ * /dev/iommu-replace file the VMM linked it to (IOMMU_REPLACE_VFIO_LINK, an
+ * ioctl on the container).
  * Devices of those groups are then bound to that file with their group fd
  * (IOMMU_REPLACE_DEVICE_BIND): the file borrows VFIO's ownership of the
  * group instead of claiming it (pci_device.c). When VFIO detaches a group
  * (VFIO_GROUP_UNSET_CONTAINER, the group file closed, the VMM killed), the
- * group's devices are detached from our page tables before VFIO gives the
- * group's DMA ownership back to the kernel.
+ * group's hardware leaves our page tables for the blocking domain before
+ * VFIO gives the group's DMA ownership back to the kernel, and its devices
+ * can no longer attach; detaching them follows in a work item.
  *
- * The container holds the linked file; the file holds no VFIO file of a
- * borrowed group, so there is no reference cycle.
+ * The container holds the linked file until VFIO releases the backend
+ * (when its last group leaves); the file holds no VFIO file of a borrowed
+ * group, so there is no reference cycle.
  *
  * Without a verified layout of the private interface for the target
  * kernel (module/compat/vfio-layout), none of this is built, and modinfo
@@ -31,15 +34,17 @@
  *
  * Locking: iorp_vfio_lock guards every container's @groups and link, and
  * the list of containers. VFIO calls attach_group, detach_group and
- * release under its own container lock, and ioctl without it. Order: VFIO's
- * locks, then iorp_pci_lock, then iorp_vfio_lock (bind looks a group up
- * under iorp_pci_lock); detach_group drops iorp_vfio_lock before it
- * detaches the devices.
+ * release with its own locks held (locking.h names them; a device lock
+ * too when a group's last vfio device is unbound), VFIO_CHECK_EXTENSION
+ * under its container lock, and the other ioctls with no lock at all.
+ * So detach_group does only what cannot wait (pci_device.c). Order:
+ * VFIO's locks, then iorp_pci_lock, then iorp_vfio_lock (bind looks a
+ * group up under iorp_pci_lock); detach_group drops iorp_vfio_lock before
+ * it calls pci_device.c.
  */
 #include <linux/device.h>
 #include <linux/file.h>
 #include <linux/iommu.h>
-#include <linux/iommu_replace.h>
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -142,15 +147,29 @@ static void *iorp_vfio_open(unsigned long type)
 static void iorp_vfio_release(void *data)
 {
 	struct iorp_vfio_container *container = data;
+	struct file *file;
 
 	mutex_lock(&iorp_vfio_lock);
 	/* VFIO detaches every group before it releases the container */
 	WARN_ON_ONCE(!list_empty(&container->groups));
 	list_del(&container->node);
+	file = container->file;
 	mutex_unlock(&iorp_vfio_lock);
-	if (container->file)
-		fput(container->file);
+	if (file)
+		fput(file);	/* deferred: never released under VFIO's locks */
 	kfree(container);
+}
+
+/* Is the container (still) one of ours? iorp_vfio_lock held. */
+static bool iorp_vfio_container_live(struct iorp_vfio_container *container)
+{
+	struct iorp_vfio_container *c;
+
+	lockdep_assert_held(&iorp_vfio_lock);
+	list_for_each_entry(c, &iorp_vfio_containers, node)
+		if (c == container)
+			return true;
+	return false;
 }
 
 /* the DMA cache coherency VFIO_DMA_CC_IOMMU reports: all groups have it */
@@ -209,7 +228,14 @@ static long iorp_vfio_link(struct iorp_vfio_container *container,
 		return -EINVAL;
 	}
 	mutex_lock(&iorp_vfio_lock);
-	if (container->file) {
+	/*
+	 * VFIO passes container ioctls on without its lock, so a group
+	 * leaving at the same moment may have released the container: then
+	 * it is gone from the list, and only its pointer is compared.
+	 */
+	if (!iorp_vfio_container_live(container)) {
+		ret = -EINVAL;
+	} else if (container->file) {
 		ret = -EBUSY;
 	} else {
 		container->file = file;
@@ -234,59 +260,6 @@ static long iorp_vfio_ioctl(void *data, unsigned int cmd, unsigned long arg)
 	return -ENOTTY;
 }
 
-static int iorp_vfio_dev_coherent(struct device *dev, void *data)
-{
-	bool *coherent = data;
-
-	if (!iorp_can_enforce_cache_coherency(dev))
-		*coherent = false;
-	return 0;
-}
-
-static int iorp_vfio_first_dev(struct device *dev, void *data)
-{
-	*(struct device **)data = get_device(dev);
-	return 1;
-}
-
-/*
- * Will the page tables this module gives the group force DMA to snoop CPU
- * caches? Where domains know their IOMMU from the start, exactly when the
- * IOMMU says it can (pci_device.c enforces it then). Elsewhere (6.1) a
- * throwaway domain meets the group's IOMMU, as at a bind: the group is
- * blocked now, just claimed by VFIO.
- */
-static bool iorp_vfio_group_coherent(struct iommu_group *iommu_group)
-{
-	struct iommu_replace_group *rg;
-	struct iommu_domain *domain;
-	struct device *dev = NULL;
-	bool coherent = true;
-
-	if (IORP_DOMAINS_KNOW_THEIR_IOMMU) {
-		iommu_group_for_each_dev(iommu_group, &coherent,
-					 iorp_vfio_dev_coherent);
-		return coherent;
-	}
-	coherent = false;
-	iommu_group_for_each_dev(iommu_group, &dev, iorp_vfio_first_dev);
-	if (!dev)
-		return false;
-	rg = iorp_replace_borrow(iommu_group);
-	if (IS_ERR(rg))
-		goto out_put;
-	domain = iorp_paging_domain_alloc(dev);
-	if (!IS_ERR(domain)) {
-		if (iorp_replace_introduce(rg, domain, &coherent))
-			coherent = false;
-		iommu_domain_free(domain);
-	}
-	iommu_replace_release(rg);
-out_put:
-	put_device(dev);
-	return coherent;
-}
-
 static int iorp_vfio_attach_group(void *data, struct iommu_group *iommu_group,
 				  enum iorp_vfio_group_type type)
 {
@@ -305,7 +278,7 @@ static int iorp_vfio_attach_group(void *data, struct iommu_group *iommu_group,
 	if (!vgroup)
 		return -ENOMEM;
 	vgroup->iommu_group = iommu_group;
-	vgroup->coherent = iorp_vfio_group_coherent(iommu_group);
+	vgroup->coherent = iorp_pci_group_coherent(iommu_group);
 
 	mutex_lock(&iorp_vfio_lock);
 	list_add_tail(&vgroup->node, &container->groups);

@@ -220,7 +220,7 @@ vfio_layout_checks() {
 		esac
 		[ -n "$ko" ] || continue
 		host_step "$k" probes "VFIO backend refused for a vfio module of another kernel" \
-			vfio_layout_says 'not' "/lib/modules/$k/build" IORP_VFIO_KO="$ko"
+			vfio_layout_says 'not verified' "/lib/modules/$k/build" IORP_VFIO_KO="$ko"
 	done
 	# the kernel's private header, where a tree has it (as the debug
 	# kernel's does): the struct as it is, and with one signature changed
@@ -391,6 +391,10 @@ if [ -n "${dk:-}" ]; then
 	dk_release=$(cat "$dk/release")
 	need_step "$debug" build "test module builds against the debug kernel" \
 		make module KVER="$dk_release" KDIR="$dk/build" TEST=1 WERROR=1
+	# its tree has drivers/vfio/vfio.h: the backend must be built
+	host_step "$debug" build "VFIO backend layout checked against the debug kernel's vfio.h" \
+		test "$(vfio_backend_of "$dk_release")" = \
+			"built: the notify layout, checked against drivers/vfio/vfio.h of the kernel source"
 	for t in "${debug_topologies[@]}"; do
 		lane_plan "$dk_release" "$t" "$debug" "${debug_plan[@]}"
 		[ ${#plan[@]} -gt 0 ] || continue

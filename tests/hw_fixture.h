@@ -25,6 +25,7 @@
 #define IORP_HW_FIXTURE_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,7 +171,7 @@ static inline void close_devices(FIXTURE_DATA(hw) *self)
 
 static const char *const fault_sites[] = {
 	"domain_alloc", "iommu_map", "resv", "group_switch", "switch_dev",
-	"switch_back", "pin",
+	"switch_back", "pin", "incoherent",
 };
 
 FIXTURE_SETUP(hw)
@@ -279,6 +280,52 @@ static inline bool dma_write_lands(struct __test_metadata *_metadata,
 	memset(self->x, PAT_X, DMA_LEN);
 	memset(self->y, PAT_Y, DMA_LEN);
 	return landed;
+}
+
+/* --- threads that race a test ------------------------------------------- */
+
+/* Something a thread does while the test races it; done is set at the end. */
+struct side_job {
+	pthread_t thread;
+	void *(*fn)(struct side_job *job);
+	int fd, group_fd;
+	struct edu *e;
+	__u32 dev, pt;
+	int ret;
+	volatile bool done;
+};
+
+static inline void *side_job_run(void *arg)
+{
+	struct side_job *job = arg;
+
+	job->fn(job);
+	__atomic_store_n(&job->done, true, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static inline void side_job_start(struct __test_metadata *_metadata,
+				  struct side_job *job)
+{
+	job->done = false;
+	ASSERT_EQ(0, pthread_create(&job->thread, NULL, side_job_run, job));
+}
+
+/* Did the job finish within seconds? The caller joins it either way. */
+static inline bool side_job_finishes(struct side_job *job, double seconds)
+{
+	double end = now_seconds() + seconds;
+
+	while (!__atomic_load_n(&job->done, __ATOMIC_SEQ_CST) &&
+	       now_seconds() < end)
+		usleep(1000);
+	return __atomic_load_n(&job->done, __ATOMIC_SEQ_CST);
+}
+
+static inline void *job_attach(struct side_job *job)
+{
+	job->ret = device_attach(job->fd, job->dev, &job->pt);
+	return NULL;
 }
 
 #endif /* IORP_HW_FIXTURE_H */

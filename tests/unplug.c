@@ -49,44 +49,6 @@ static void rescan(struct __test_metadata *_metadata, FIXTURE_DATA(hw) *self)
 
 /* --- races with removal ----------------------------------------------------- */
 
-/* Something a thread does while the test races it; done is set at the end. */
-struct side_job {
-	pthread_t thread;
-	void *(*fn)(struct side_job *job);
-	int fd, group_fd;
-	struct edu *e;
-	__u32 dev, pt;
-	int ret;
-	volatile bool done;
-};
-
-static void *side_job_run(void *arg)
-{
-	struct side_job *job = arg;
-
-	job->fn(job);
-	__atomic_store_n(&job->done, true, __ATOMIC_SEQ_CST);
-	return NULL;
-}
-
-static void side_job_start(struct __test_metadata *_metadata,
-			   struct side_job *job)
-{
-	job->done = false;
-	ASSERT_EQ(0, pthread_create(&job->thread, NULL, side_job_run, job));
-}
-
-/* Did the job finish within seconds? It is joined either way. */
-static bool side_job_finishes(struct side_job *job, double seconds)
-{
-	double end = now_seconds() + seconds;
-
-	while (!__atomic_load_n(&job->done, __ATOMIC_SEQ_CST) &&
-	       now_seconds() < end)
-		usleep(1000);
-	return __atomic_load_n(&job->done, __ATOMIC_SEQ_CST);
-}
-
 static void *job_close(struct side_job *job)
 {
 	job->ret = close(job->fd) ? errno : 0;
@@ -106,12 +68,6 @@ static void *job_remove(struct side_job *job)
 static void *job_bind(struct side_job *job)
 {
 	job->ret = bind_dev(job->fd, job->e, job->group_fd, &job->dev);
-	return NULL;
-}
-
-static void *job_attach(struct side_job *job)
-{
-	job->ret = device_attach(job->fd, job->dev, &job->pt);
 	return NULL;
 }
 

@@ -207,9 +207,10 @@ TEST_F(hw, vfio_vmm_flow_attach_replace_detach)
 	edu_close(e);
 	close(device_fd);
 	ASSERT_EQ(0, ioctl(self->pair_group_fd, VFIO_GROUP_UNSET_CONTAINER));
-	/* detached before VFIO let go: the kernel's domain has nothing at V */
+	/* off our page table: its writes to V reach neither X nor Y */
 	dma_load_pattern(_metadata, self, other);
 	EXPECT_FALSE(dma_write_lands(_metadata, self, other));
+	/* and its devices can no longer attach through this file */
 	again = self->ioas_a;
 	EXPECT_EQ(ENODEV, device_attach(self->fd, dev0, &again));
 	EXPECT_EQ(0, destroy_id(self->fd, dev0));
@@ -279,7 +280,107 @@ TEST_F(hw, vfio_bad_input_changes_nothing)
 	close(c);
 }
 
+/*
+ * A group whose VFIO_DMA_CC_IOMMU said 1 keeps the promise: a page table
+ * that does not force snooping (the "incoherent" fault site makes one) is
+ * refused, at attach and at replace, and nothing changes. Where the answer
+ * was 0 (VT-d without snoop control) such a page table is fine.
+ */
+TEST_F(hw, vfio_coherency_promise_is_kept)
+{
+	struct edu *e = self->pair[0];
+	__u32 dev, pt = self->ioas_a, hwpt_b;
+	int c, ret;
+	long cc;
+
+	NEED_BACKEND();
+	c = open_container();
+	ASSERT_LE(0, c);
+	ASSERT_EQ(0, container_set(c, self->pair_group_fd,
+				   IOMMU_REPLACE_VFIO_TYPE));
+	cc = check_extension(c, VFIO_DMA_CC_IOMMU);
+	ASSERT_EQ(0, vfio_link(c, self->fd));
+	ASSERT_EQ(0, bind_dev(self->fd, e, self->pair_group_fd, &dev));
+
+	fault_arm(_metadata, "incoherent", 1);
+	ret = device_attach(self->fd, dev, &pt);
+	if (cc == 1) {
+		EXPECT_EQ(EINVAL, ret) TH_LOG("attach: %s", errname(ret));
+		dma_load_pattern(_metadata, self, e);
+		EXPECT_FALSE(dma_write_lands(_metadata, self, e));
+		pt = self->ioas_a;
+		ASSERT_EQ(0, device_attach(self->fd, dev, &pt));
+	} else {
+		EXPECT_EQ(0, ret) TH_LOG("attach: %s", errname(ret));
+	}
+	EXPECT_STREQ("X", dma_reads(_metadata, self, e));
+
+	fault_arm(_metadata, "incoherent", 1);
+	ASSERT_EQ(0, hwpt_alloc(self->fd, dev, self->ioas_b, 0, &hwpt_b));
+	pt = hwpt_b;
+	ret = device_attach(self->fd, dev, &pt);
+	EXPECT_EQ(cc == 1 ? EINVAL : 0, ret) TH_LOG("replace: %s", errname(ret));
+	EXPECT_STREQ(cc == 1 ? "X" : "Y", dma_reads(_metadata, self, e));
+	fault_arm(_metadata, "incoherent", 0);
+	ASSERT_EQ(0, device_detach(self->fd, dev));
+	close(c);
+}
+
 /* --- the VMM's end ----------------------------------------------------------- */
+
+static void *job_unset_container(struct side_job *job)
+{
+	job->ret = ioctl(job->group_fd, VFIO_GROUP_UNSET_CONTAINER) ? errno : 0;
+	return NULL;
+}
+
+/*
+ * VFIO takes a group back while an attach of it waits on a stalled pin
+ * (FUSE-backed memory would stall): the group must leave at once, with its
+ * DMA blocked, and the attach then fails having left nothing.
+ */
+TEST_F(hw, vfio_group_leaves_while_a_pin_stalls)
+{
+	struct side_job attacher = { .fn = job_attach };
+	struct side_job unsetter = { .fn = job_unset_container };
+	struct edu *e = self->pair[0];
+	uint64_t objects, pinned;
+	__u32 dev;
+	int c;
+
+	NEED_BACKEND();
+	c = open_container();
+	ASSERT_LE(0, c);
+	ASSERT_EQ(0, container_set(c, self->pair_group_fd,
+				   IOMMU_REPLACE_VFIO_TYPE));
+	ASSERT_EQ(0, vfio_link(c, self->fd));
+	ASSERT_EQ(0, bind_dev(self->fd, e, self->pair_group_fd, &dev));
+	objects = live_objects();
+	pinned = pinned_pages();
+
+	pause_arm(_metadata, "pin", 1);
+	attacher.fd = self->fd;
+	attacher.dev = dev;
+	attacher.pt = self->ioas_a;
+	side_job_start(_metadata, &attacher);
+	ASSERT_TRUE(pause_reached(_metadata, "pin", 20));
+	unsetter.group_fd = self->pair_group_fd;
+	side_job_start(_metadata, &unsetter);
+	EXPECT_TRUE(side_job_finishes(&unsetter, 10))
+		TH_LOG("VFIO's detach of the group waited for a stalled pin");
+	EXPECT_TRUE(pause_waiting(_metadata, "pin"));
+	pause_release("pin");
+	pthread_join(attacher.thread, NULL);
+	pthread_join(unsetter.thread, NULL);
+	EXPECT_EQ(0, unsetter.ret) TH_LOG("unset: %s", errname(unsetter.ret));
+	EXPECT_EQ(ENODEV, attacher.ret) TH_LOG("attach: %s", errname(attacher.ret));
+	dma_load_pattern(_metadata, self, e);
+	EXPECT_FALSE(dma_write_lands(_metadata, self, e));
+	EXPECT_EQ(objects, live_objects());
+	EXPECT_EQ(pinned, pinned_pages());
+	EXPECT_EQ(0, destroy_id(self->fd, dev));
+	close(c);
+}
 
 /*
  * The child is a VMM: its own container, group file and /dev/iommu-replace

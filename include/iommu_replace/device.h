@@ -162,8 +162,8 @@ struct iorp_attach_group {
  * @ops: its kind
  * @priv: the kind's own state
  * @attached: attached to agroup->hwpt (agroup->lock)
- * @gone: hot-unplugged, or its group revoked: it cannot attach any more;
- *        set once by its kind or iorp_attach_group_revoke(),
+ * @gone: hot-unplugged, or its group taken back by VFIO: it cannot attach
+ *        any more; set once by its kind,
  *        read with READ_ONCE() (the kind refuses what needs the device)
  */
 struct iorp_device {
@@ -194,12 +194,12 @@ int iorp_replace_introduce(struct iommu_replace_group *rg,
 /* pci_device.c */
 void iorp_pci_vfio_group_left(struct iorp_ctx *ctx,
 			      struct iommu_group *iommu_group);
+bool iorp_pci_group_coherent(struct iommu_group *iommu_group);
 int iorp_pci_init(void);
 void iorp_pci_exit(void);
 
 /* device.c */
 void iorp_attach_group_init(struct iorp_attach_group *agroup, void *priv);
-void iorp_attach_group_revoke(struct iorp_attach_group *agroup);
 struct iorp_device *iorp_device_create(struct iorp_ctx *ctx,
 				       struct iorp_attach_group *agroup,
 				       const struct iorp_device_ops *ops,

@@ -5,7 +5,8 @@
  * attach (failing, or refusing the domain as incompatible), page
  * pinning, and every step of a real device's attach and replace (its
  * domain, filling it, its reserved regions, the switch, one device of the
- * fallback walk, and putting one back after a failed one).
+ * fallback walk, and putting one back after a failed one); and a HWPT
+ * that does not force DMA to snoop CPU caches, as on an IOMMU that cannot.
  *
  * Each site has a countdown in debugfs,
  * /sys/kernel/debug/iommu_replace/fault/<site>: writing N > 0 makes the N-th
@@ -44,6 +45,7 @@ enum iorp_fault_site {
 	IORP_FAULT_SWITCH_DEV,	/* one device of a fallback group switch */
 	IORP_FAULT_SWITCH_BACK,	/* putting one back after a failed switch */
 	IORP_FAULT_MOCK_INCOMPATIBLE,	/* a mock group refuses a domain (EINVAL) */
+	IORP_FAULT_INCOHERENT,	/* a new HWPT does not force snooping */
 	IORP_FAULT_MAX,
 };
 

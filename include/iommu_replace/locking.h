@@ -7,10 +7,12 @@
  * locks are never held in the other order. Functions that need a lock held
  * say so with lockdep_assert_held().
  *
- *  1. VFIO's own group and container locks, held when VFIO calls
- *     the backend (attach_group, detach_group, release: vfio_backend.c)
- *  2. device_lock() of a PCI device being bound (the driver core's): its
- *     driver cannot change, so a bind cannot race its removal
+ *  1. device_lock() of a PCI device being bound (the driver core's): its
+ *     driver cannot change, so a bind cannot race its removal. VFIO holds
+ *     one (of a vfio-pci device being unbound) around a group's detach
+ *  2. VFIO's own locks (vfio.group_lock, a group's group_lock, a
+ *     container's group_lock, vfio.iommu_drivers_lock), held when VFIO
+ *     calls the backend (vfio_backend.c). Nothing of ours takes them
  *  3. iorp_pci_lock (pci_device.c): the bound PCI devices. Held briefly;
  *     never while waiting for anything a user can stall (a pin, a fault)
  *  4. iorp_vfio_lock (vfio_backend.c): the containers of our VFIO

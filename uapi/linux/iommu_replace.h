@@ -709,8 +709,9 @@ struct iommu_replace_device_unbind {
  * On a container with no backend yet, VFIO_CHECK_EXTENSION answers 1 for
  * IOMMU_REPLACE_VFIO_TYPE. On a container of this type,
  * VFIO_CHECK_EXTENSION(VFIO_DMA_CC_IOMMU) answers 1 when the IOMMU of every
- * device in the container forces DMA to snoop CPU caches, else 0 (KVM
- * reads it when a group joins).
+ * device in the container forces DMA to snoop CPU caches, else 0 (6.1's
+ * KVM reads it when a group joins); such a group then refuses (EINVAL) a
+ * HWPT that does not force snooping.
  *
  * To use the container's devices through this module: IOMMU_REPLACE_VFIO_LINK
  * on the container (after VFIO_SET_IOMMU) names the /dev/iommu-replace file
@@ -720,11 +721,13 @@ struct iommu_replace_device_unbind {
  * as for any bound device. The file borrows VFIO's ownership of the group
  * rather than claiming it, and holds no reference on the group file. When
  * the group leaves the container (VFIO_GROUP_UNSET_CONTAINER, its file
- * closed, the VMM killed), its devices are detached before VFIO takes the
- * group's DMA back; their objects stay, and attach gets ENODEV.
+ * closed, the VMM killed), its DMA leaves our page tables for the blocking
+ * domain before VFIO takes it back; its devices can no longer attach
+ * (ENODEV) and are detached moments later; their objects stay.
  */
 #define IOMMU_REPLACE_VFIO_TYPE		0x4952
 
+/* an ioctl of VFIO containers: never a /dev/iommu-replace command */
 #define IOMMU_REPLACE_NR_VFIO_LINK	0xd0
 
 /**
@@ -736,7 +739,8 @@ struct iommu_replace_device_unbind {
  * @__reserved: must be 0
  *
  * Links the container to the file, once for the container's life; the
- * container holds the file until it is released. Errors: EINVAL (the
+ * container holds the file until VFIO releases its backend (when its last
+ * group leaves it). Errors: EINVAL (the
  * container has no backend yet, or @iommufd is not /dev/iommu-replace),
  * EBADF (@iommufd is not open), EBUSY (linked already), EOPNOTSUPP
  * (@flags or @__reserved), and the size rules above. Other types' containers
