@@ -259,7 +259,13 @@ static int iorp_group_set_hwpt(struct iorp_device *idev, struct iorp_hwpt *hwpt,
 	if (ret) {
 		if (!old || old->ioas != hwpt->ioas)
 			iorp_unreserve_devices(agroup, hwpt->ioas, idev);
-		if (old && idev->ops->group_domain(agroup) != old->domain) {
+		/*
+		 * A gone device's group is left attached for its gone work to
+		 * detach: its way to blocking waits for a device of the group
+		 * that is still leaving (6.1), which may still use old.
+		 */
+		if (old && !READ_ONCE(idev->gone) &&
+		    idev->ops->group_domain(agroup) != old->domain) {
 			*old_refs = iorp_group_blocked(agroup, old);
 			*old_hwpt = old;
 		}

@@ -231,7 +231,10 @@ static long iorp_vfio_link(struct iorp_vfio_container *container,
 	/*
 	 * VFIO passes container ioctls on without its lock, so a group
 	 * leaving at the same moment may have released the container: then
-	 * it is gone from the list, and only its pointer is compared.
+	 * it is gone from the list, and only its pointer is compared. (Were
+	 * another container of ours allocated at that address meanwhile, it
+	 * would be linked instead: its owner's own link then fails with
+	 * EBUSY, and its groups still bind only with its group fds.)
 	 */
 	if (!iorp_vfio_container_live(container)) {
 		ret = -EINVAL;

@@ -169,6 +169,10 @@ static inline void close_devices(FIXTURE_DATA(hw) *self)
 	self->alone_group_fd = self->pair_group_fd = self->bridged_group_fd = -1;
 }
 
+static const char *const pause_points[] = {
+	"release", "bind", "auto_hwpt", "pin",
+};
+
 static const char *const fault_sites[] = {
 	"domain_alloc", "iommu_map", "resv", "group_switch", "switch_dev",
 	"switch_back", "pin", "incoherent",
@@ -186,6 +190,8 @@ FIXTURE_SETUP(hw)
 		SKIP(return, "needs an emulated IOMMU (IORP_TOPOLOGY vtd or amd)");
 	for (unsigned int i = 0; i < ARRAY_SIZE(fault_sites); i++)
 		fault_arm(_metadata, fault_sites[i], 0);
+	for (unsigned int i = 0; i < ARRAY_SIZE(pause_points); i++)
+		pause_arm(_metadata, pause_points[i], 0);
 	self->fallback = is_fallback();
 	ASSERT_EQ(0, edu_load_vfio_pci());
 	find_devices(_metadata, self);
@@ -213,6 +219,8 @@ FIXTURE_TEARDOWN(hw)
 {
 	for (unsigned int i = 0; i < ARRAY_SIZE(fault_sites); i++)
 		fault_arm(_metadata, fault_sites[i], 0);
+	for (unsigned int i = 0; i < ARRAY_SIZE(pause_points); i++)
+		pause_arm(_metadata, pause_points[i], 0);
 	if (self->fd >= 0)
 		close(self->fd);
 	close_devices(self);
