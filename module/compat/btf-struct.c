@@ -10,6 +10,7 @@
  * Usage:
  *   btf-struct layout STRUCT_NAME MODULE_ELF BASE_BTF
  *   btf-struct enum ENUM_NAME MODULE_ELF BASE_BTF
+ *   btf-struct func FUNC_NAME MODULE_ELF BASE_BTF
  *   btf-struct bzimage-payload VMLINUZ
  *
  * layout: MODULE_ELF is an uncompressed ELF64 little-endian .ko whose
@@ -55,6 +56,10 @@
  *
  * one line per enumerator, in order, VALUE in decimal (signed if BTF says
  * the enum is signed).
+ *
+ * func: the same lookup for a function; output one line,
+ * "func NAME TYPE", TYPE its prototype written as a pointer to it, e.g.
+ * "func f int (*)(const struct s *)".
  *
  * bzimage-payload: write the compressed payload of x86 bzImage VMLINUZ
  * (setup header fields payload_offset/payload_length) to stdout, as is.
@@ -820,9 +825,13 @@ static char *render(const struct ctx *c, uint32_t id, const struct quals *inq,
 	return NULL;
 }
 
-/* Find a STRUCT (or, enums, an ENUM/ENUM64) named NAME in ids [from, to]. */
+enum what { WHAT_STRUCT, WHAT_ENUM, WHAT_FUNC };
+
+static const char *const what_names[] = { "struct", "enum", "func" };
+
+/* Find a STRUCT (an ENUM/ENUM64, a FUNC) named NAME in ids [from, to]. */
 static uint32_t find_struct(const struct ctx *c, const char *name,
-			    uint32_t from, uint32_t to, int enums)
+			    uint32_t from, uint32_t to, enum what what)
 {
 	uint32_t id, found = 0, count = 0;
 	struct type t;
@@ -831,8 +840,10 @@ static uint32_t find_struct(const struct ctx *c, const char *name,
 	for (id = from; id && id <= to; id++) {
 		if (get_type(c, id, &t))
 			continue;
-		if (enums ? t.kind != KIND_ENUM && t.kind != KIND_ENUM64 :
-			    t.kind != KIND_STRUCT)
+		if (what == WHAT_ENUM ? t.kind != KIND_ENUM &&
+					t.kind != KIND_ENUM64 :
+		    what == WHAT_FUNC ? t.kind != KIND_FUNC :
+					t.kind != KIND_STRUCT)
 			continue;
 		s = get_str(c, t.name_off);
 		if (!s || strcmp(s, name))
@@ -843,8 +854,28 @@ static uint32_t find_struct(const struct ctx *c, const char *name,
 	}
 	if (count > 1)
 		msg("warning: %u definitions of %s %s, using type %u",
-		    count, enums ? "enum" : "struct", name, found);
+		    count, what_names[what], name, found);
 	return found;
+}
+
+/* "func NAME TYPE": a function's prototype, written as its pointer type. */
+static int print_func(const struct ctx *c, uint32_t id, const char *name)
+{
+	struct type t;
+	char *ts;
+	int ret = -1;
+
+	if (get_type(c, id, &t))
+		return -1;
+	ts = render(c, t.st, NULL, "(*)", 0);
+	if (!ts)
+		return -1;
+	if (printf("func %s %s\n", name, ts) < 0 || fflush(stdout))
+		msg("write error: %s", strerror(errno));
+	else
+		ret = 0;
+	free(ts);
+	return ret;
 }
 
 static int print_enum(const struct ctx *c, uint32_t id, const char *name)
@@ -953,7 +984,7 @@ out:
 }
 
 static int cmd_layout(const char *name, const char *mod_path,
-		      const char *base_path, int enums)
+		      const char *base_path, enum what what)
 {
 	struct blob mod = { NULL, 0 }, base = { NULL, 0 };
 	struct btf mod_btf, base_btf, dist_btf;
@@ -1003,16 +1034,18 @@ static int cmd_layout(const char *name, const char *mod_path,
 	if (validate(&c))
 		goto out;
 
-	id = find_struct(&c, name, c.base->nr + 1, c.nr, enums);
+	id = find_struct(&c, name, c.base->nr + 1, c.nr, what);
 	if (!id)
-		id = find_struct(&c, name, 1, c.base->nr, enums);
+		id = find_struct(&c, name, 1, c.base->nr, what);
 	if (!id) {
 		msg("%s %s not found in the BTF of %s",
-		    enums ? "enum" : "struct", name, mod_path);
+		    what_names[what], name, mod_path);
 		ret = EXIT_NOTFOUND;
 		goto out;
 	}
-	if (!(enums ? print_enum(&c, id, name) : print_struct(&c, id, name)))
+	if (!(what == WHAT_ENUM ? print_enum(&c, id, name) :
+	      what == WHAT_FUNC ? print_func(&c, id, name) :
+				  print_struct(&c, id, name)))
 		ret = EXIT_FOUND;
 out:
 	free(mod_btf.off);
@@ -1064,15 +1097,18 @@ static void print_usage(void)
 {
 	fputs("usage: btf-struct layout STRUCT_NAME MODULE_ELF BASE_BTF\n"
 	      "       btf-struct enum ENUM_NAME MODULE_ELF BASE_BTF\n"
+	      "       btf-struct func FUNC_NAME MODULE_ELF BASE_BTF\n"
 	      "       btf-struct bzimage-payload VMLINUZ\n", stderr);
 }
 
 int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "layout"))
-		return cmd_layout(argv[2], argv[3], argv[4], 0);
+		return cmd_layout(argv[2], argv[3], argv[4], WHAT_STRUCT);
 	if (argc == 5 && !strcmp(argv[1], "enum"))
-		return cmd_layout(argv[2], argv[3], argv[4], 1);
+		return cmd_layout(argv[2], argv[3], argv[4], WHAT_ENUM);
+	if (argc == 5 && !strcmp(argv[1], "func"))
+		return cmd_layout(argv[2], argv[3], argv[4], WHAT_FUNC);
 	if (argc == 3 && !strcmp(argv[1], "bzimage-payload"))
 		return cmd_payload(argv[2]);
 	print_usage();
