@@ -829,6 +829,18 @@ enum what { WHAT_STRUCT, WHAT_ENUM, WHAT_FUNC };
 
 static const char *const what_names[] = { "struct", "enum", "func" };
 
+static int is_what(const struct type *t, enum what what)
+{
+	switch (what) {
+	case WHAT_ENUM:
+		return t->kind == KIND_ENUM || t->kind == KIND_ENUM64;
+	case WHAT_FUNC:
+		return t->kind == KIND_FUNC;
+	default:
+		return t->kind == KIND_STRUCT;
+	}
+}
+
 /* Find a STRUCT (an ENUM/ENUM64, a FUNC) named NAME in ids [from, to]. */
 static uint32_t find_struct(const struct ctx *c, const char *name,
 			    uint32_t from, uint32_t to, enum what what)
@@ -838,12 +850,7 @@ static uint32_t find_struct(const struct ctx *c, const char *name,
 	const char *s;
 
 	for (id = from; id && id <= to; id++) {
-		if (get_type(c, id, &t))
-			continue;
-		if (what == WHAT_ENUM ? t.kind != KIND_ENUM &&
-					t.kind != KIND_ENUM64 :
-		    what == WHAT_FUNC ? t.kind != KIND_FUNC :
-					t.kind != KIND_STRUCT)
+		if (get_type(c, id, &t) || !is_what(&t, what))
 			continue;
 		s = get_str(c, t.name_off);
 		if (!s || strcmp(s, name))
