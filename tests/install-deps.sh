@@ -9,11 +9,12 @@
 #   kernel sources (checkpatch.pl, kselftest_harness.h, reference); QEMU,
 #   busybox-static and cpio for the guests; kmod and libkmod-dev for the
 #   guest loader; dkms; sparse; bc, flex, bison, libelf-dev and libssl-dev
-#   to build the debug kernel.
+#   to build the debug kernel; xz-utils and zstd, which unpack a kernel's
+#   vmlinuz for the VFIO backend's layout check (6.12's is zstd).
 set -euo pipefail
 
 packages=(
-	make gcc g++ libc6-dev perl xz-utils cpio
+	make gcc g++ libc6-dev perl xz-utils zstd cpio
 	bc flex bison libelf-dev libssl-dev patch
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
