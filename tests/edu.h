@@ -164,8 +164,8 @@ static inline int edu_group_size(int group)
 	return n;
 }
 
-/* Load vfio-pci and its dependencies (the debug kernel has it built in). */
-static inline int edu_load_vfio_pci(void)
+/* Load a module and its dependencies by name, as modprobe would. */
+static inline int edu_load_module(const char *name)
 {
 	struct kmod_list *list = NULL, *l;
 	struct kmod_ctx *ctx;
@@ -174,7 +174,7 @@ static inline int edu_load_vfio_pci(void)
 	ctx = kmod_new(NULL, NULL);
 	if (!ctx)
 		return -ENOMEM;
-	ret = kmod_module_new_from_lookup(ctx, "vfio-pci", &list);
+	ret = kmod_module_new_from_lookup(ctx, name, &list);
 	if (!ret && !list)
 		ret = -ENOENT;
 	kmod_list_foreach(l, list) {
@@ -189,6 +189,12 @@ static inline int edu_load_vfio_pci(void)
 	kmod_module_unref_list(list);
 	kmod_unref(ctx);
 	return ret < 0 ? ret : 0;
+}
+
+/* Load vfio-pci and its dependencies (the debug kernel has it built in). */
+static inline int edu_load_vfio_pci(void)
+{
+	return edu_load_module("vfio-pci");
 }
 
 /* Hand the device to a driver (vfio-pci, pci-stub) by driver_override. */

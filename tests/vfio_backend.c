@@ -97,32 +97,6 @@ static long check_extension(int container, unsigned long ext)
 	return ioctl(container, VFIO_CHECK_EXTENSION, ext);
 }
 
-/* Load a module (and what it needs) by name, as modprobe would. */
-static int probe_module(const char *name)
-{
-	struct kmod_list *list = NULL, *l;
-	struct kmod_ctx *ctx = kmod_new(NULL, NULL);
-	int ret;
-
-	if (!ctx)
-		return -ENOMEM;
-	ret = kmod_module_new_from_lookup(ctx, name, &list);
-	if (!ret && !list)
-		ret = -ENOENT;
-	kmod_list_foreach(l, list) {
-		struct kmod_module *mod = kmod_module_get_module(l);
-		int err = kmod_module_probe_insert_module(mod, 0, NULL, NULL,
-							  NULL, NULL);
-
-		if (err < 0 && !ret)
-			ret = err;
-		kmod_module_unref(mod);
-	}
-	kmod_module_unref_list(list);
-	kmod_unref(ctx);
-	return ret;
-}
-
 /* --- the backend without a container ---------------------------------------- */
 
 TEST_F(hw, vfio_check_extension_without_container)
@@ -268,7 +242,7 @@ TEST_F(hw, vfio_bad_input_changes_nothing)
 				   self->bridged_group_fd, &dev));
 
 	/* a type1 container does not know the link */
-	ASSERT_EQ(0, probe_module("vfio_iommu_type1"));
+	ASSERT_EQ(0, edu_load_module("vfio_iommu_type1"));
 	c1 = open_container();
 	ASSERT_LE(0, c1);
 	ASSERT_EQ(0, container_set(c1, self->bridged_group_fd,
@@ -533,7 +507,7 @@ TEST_F(hw, vfio_module_unloads_and_loads_while_vfio_is_busy)
 	ASSERT_EQ(0, ioctl(self->pair_group_fd, VFIO_GROUP_UNSET_CONTAINER));
 
 	/* VFIO busy with type1: a device in use, then ours goes and comes */
-	ASSERT_EQ(0, probe_module("vfio_iommu_type1"));
+	ASSERT_EQ(0, edu_load_module("vfio_iommu_type1"));
 	c1 = open_container();
 	ASSERT_LE(0, c1);
 	ASSERT_EQ(0, container_set(c1, self->bridged_group_fd,

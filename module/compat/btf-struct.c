@@ -865,6 +865,16 @@ static uint32_t find_struct(const struct ctx *c, const char *name,
 	return found;
 }
 
+/* Write the buffer to stdout: 0, or -1 (said) on a write error. */
+static int sb_write(const struct sbuf *sb)
+{
+	if (fwrite(sb->s, 1, sb->len, stdout) != sb->len || fflush(stdout)) {
+		msg("write error: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* "func NAME TYPE": a function's prototype, written as its pointer type. */
 static int print_func(const struct ctx *c, uint32_t id, const char *name)
 {
@@ -917,11 +927,7 @@ static int print_enum(const struct ctx *c, uint32_t id, const char *name)
 		if (err)
 			goto out;
 	}
-	if (fwrite(sb.s, 1, sb.len, stdout) != sb.len || fflush(stdout)) {
-		msg("write error: %s", strerror(errno));
-		goto out;
-	}
-	ret = 0;
+	ret = sb_write(&sb);
 out:
 	free(sb.s);
 	return ret;
@@ -980,11 +986,7 @@ static int print_struct(const struct ctx *c, uint32_t id, const char *name)
 		if (err)
 			goto out;
 	}
-	if (fwrite(sb.s, 1, sb.len, stdout) != sb.len || fflush(stdout)) {
-		msg("write error: %s", strerror(errno));
-		goto out;
-	}
-	ret = 0;
+	ret = sb_write(&sb);
 out:
 	free(sb.s);
 	return ret;
