@@ -14,7 +14,8 @@
 #                       upstream fail_nth test runs for real and the fuzzer
 #                       runs for FUZZ_SECONDS (default 60; FUZZ_SEED replays a seed);
 #   "selftest"          the runner's self-test: a failing guest test, a guest
-#                       panic, a hang and a kernel warning must each be
+#                       panic, a kernel dying before /init (booted three
+#                       times), a hang and a kernel warning must each be
 #                       reported as a failure.
 # The run ends with the table and exactly one line "N passed, N failed";
 # the exit status is non-zero when anything failed.
