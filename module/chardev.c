@@ -3,7 +3,8 @@
  * chardev.c - /dev/iommu-replace: per-open contexts and ioctl dispatch.
  *
  * Each open() allocates a struct iorp_ctx and release() frees it with every
- * object it still owns. The file holds a reference on the module (fops
+ * object it still owns. A context the kernel owns has an anonymous file of
+ * the same kind (iorp_ctx_file_create()). The file holds a reference on the module (fops
  * .owner), so the module cannot be unloaded while any file is open.
  *
  * Dispatch follows iommufd's rules: commands are _IO(';', nr) and are looked
@@ -15,6 +16,7 @@
  *
  * Locking: none here; handlers lock what they touch (locking.h).
  */
+#include <linux/anon_inodes.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -165,32 +167,44 @@ static long iorp_fops_ioctl(struct file *filp, unsigned int cmd,
 	return op->execute(&ucmd);
 }
 
-static int iorp_fops_open(struct inode *inode, struct file *filp)
+static struct iorp_ctx *iorp_ctx_alloc(void)
 {
 	struct iorp_ctx *ctx;
 
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
-		return -ENOMEM;
-	ctx->file = filp;
+		return NULL;
 	iorp_objects_init(ctx);
 	mutex_init(&ctx->groups_lock);
 	xa_init(&ctx->groups);
-	filp->private_data = ctx;
 	iorp_stat_add(IORP_STAT_CONTEXTS, 1);
-	return 0;
+	return ctx;
 }
 
-static int iorp_fops_release(struct inode *inode, struct file *filp)
+static void iorp_ctx_free(struct iorp_ctx *ctx)
 {
-	struct iorp_ctx *ctx = filp->private_data;
-
 	iorp_objects_destroy_all(ctx);
 	WARN_ON(!xa_empty(&ctx->groups));
 	xa_destroy(&ctx->groups);
 	mutex_destroy(&ctx->groups_lock);
 	kfree(ctx);
 	iorp_stat_add(IORP_STAT_CONTEXTS, -1);
+}
+
+static int iorp_fops_open(struct inode *inode, struct file *filp)
+{
+	struct iorp_ctx *ctx = iorp_ctx_alloc();
+
+	if (!ctx)
+		return -ENOMEM;
+	ctx->file = filp;
+	filp->private_data = ctx;
+	return 0;
+}
+
+static int iorp_fops_release(struct inode *inode, struct file *filp)
+{
+	iorp_ctx_free(filp->private_data);
 	return 0;
 }
 
@@ -222,6 +236,32 @@ static struct miscdevice iorp_misc = {
 struct iorp_ctx *iorp_ctx_from_file(struct file *file)
 {
 	return file->f_op == &iorp_fops ? file->private_data : NULL;
+}
+
+/**
+ * iorp_ctx_file_create() - a context no device node opened
+ * @name: what the file is, as /proc/PID/fdinfo and lsof show it
+ *
+ * For a context the kernel owns (a VFIO type1 container's, vfio_backend.c):
+ * it works as one user space opened, and its last fput() releases it, with
+ * every object it holds, as a close does.
+ *
+ * Return: the file, or an ERR_PTR.
+ */
+struct file *iorp_ctx_file_create(const char *name)
+{
+	struct iorp_ctx *ctx = iorp_ctx_alloc();
+	struct file *file;
+
+	if (!ctx)
+		return ERR_PTR(-ENOMEM);
+	file = anon_inode_getfile(name, &iorp_fops, ctx, O_RDWR);
+	if (IS_ERR(file)) {
+		iorp_ctx_free(ctx);
+		return file;
+	}
+	ctx->file = file;
+	return file;
 }
 
 int iorp_chardev_register(void)

@@ -581,7 +581,7 @@ err_remap:
 }
 
 static int iorp_iopt_unmap_range(struct iorp_iopt *iopt, unsigned long start,
-				 unsigned long last, bool all,
+				 unsigned long last, bool empty_ok,
 				 unsigned long *unmapped)
 {
 	unsigned long total = 0;
@@ -638,7 +638,7 @@ again:
 		iorp_area_free(iopt, area);
 		cond_resched();
 	}
-	if (!total && !all)
+	if (!total && !empty_ok)
 		ret = -ENOENT;
 	else
 		*unmapped = total;
@@ -669,6 +669,70 @@ int iorp_iopt_unmap(struct iorp_iopt *iopt, unsigned long iova,
 int iorp_iopt_unmap_all(struct iorp_iopt *iopt, unsigned long *unmapped)
 {
 	return iorp_iopt_unmap_range(iopt, 0, ULONG_MAX, true, unmapped);
+}
+
+/**
+ * iorp_iopt_unmap_type1() - VFIO type1's unmap of a range
+ * @iopt: the IO page table
+ * @iova: start
+ * @length: bytes, non-zero, without overflow
+ * @v1: type1 v1: a range that starts inside a mapping unmaps nothing
+ *      (success, size 0); else every mapping that starts in the range goes,
+ *      whole, even past its end. Else (v2) a range that cuts a mapping
+ *      changes nothing (EINVAL)
+ * @unmapped: out: bytes removed; 0 for a range with no mapping
+ *
+ * Return: 0; EINVAL for a cut (v2, or v1 racing a map into the range);
+ * EIO, EDEADLOCK as iorp_iopt_unmap().
+ */
+int iorp_iopt_unmap_type1(struct iorp_iopt *iopt, unsigned long iova,
+			  unsigned long length, bool v1,
+			  unsigned long *unmapped)
+{
+	unsigned long start = iova, last = iova + length - 1;
+	struct iorp_area *area;
+	int ret;
+
+	*unmapped = 0;
+	if (v1) {
+		down_read(&iopt->iova_rwsem);
+		area = iorp_area_first(iopt, start, last);
+		if (area && area->iova.start < start) {
+			up_read(&iopt->iova_rwsem);
+			return 0;
+		}
+		area = iorp_area_first(iopt, last, last);
+		if (area)
+			last = area->iova.last;
+		up_read(&iopt->iova_rwsem);
+	}
+	ret = iorp_iopt_unmap_range(iopt, start, last, true, unmapped);
+	return ret == -ENOENT ? -EINVAL : ret;
+}
+
+/**
+ * iorp_iopt_pgsize_bitmap() - the IO page sizes every domain supports
+ * @iopt: the IO page table
+ *
+ * As VFIO type1 reports them: the sizes of PAGE_SIZE and up that all of
+ * the IOAS's domains have, PAGE_SIZE standing for smaller ones; every size
+ * from PAGE_SIZE up while there is no domain.
+ */
+unsigned long iorp_iopt_pgsize_bitmap(struct iorp_iopt *iopt)
+{
+	unsigned long bitmap = PAGE_MASK;
+	struct iorp_hwpt *hwpt;
+
+	down_read(&iopt->domains_rwsem);
+	list_for_each_entry(hwpt, &iopt->domains, iopt_node) {
+		unsigned long sizes = hwpt->domain->pgsize_bitmap;
+
+		if (sizes & ~PAGE_MASK)
+			sizes = (sizes & PAGE_MASK) | PAGE_SIZE;
+		bitmap &= sizes;
+	}
+	up_read(&iopt->domains_rwsem);
+	return bitmap;
 }
 
 static int __iorp_iopt_reserve(struct iorp_iopt *iopt, unsigned long start,

@@ -46,6 +46,26 @@ void iorp_ioas_destroy(struct iorp_object *obj)
 	mutex_destroy(&ioas->mutex);
 }
 
+/**
+ * iorp_ioas_create() - a new, empty IOAS
+ * @ctx: the context
+ *
+ * The caller publishes it (iorp_object_finalize()) or aborts it
+ * (iorp_object_abort_and_destroy()). Return: the IOAS or an ERR_PTR.
+ */
+struct iorp_ioas *iorp_ioas_create(struct iorp_ctx *ctx)
+{
+	struct iorp_ioas *ioas;
+
+	ioas = iorp_object_alloc_type(ctx, struct iorp_ioas, IORP_OBJ_IOAS);
+	if (IS_ERR(ioas))
+		return ioas;
+	iorp_iopt_init(&ioas->iopt);
+	mutex_init(&ioas->mutex);
+	INIT_LIST_HEAD(&ioas->auto_hwpts);
+	return ioas;
+}
+
 int iorp_cmd_ioas_alloc(struct iorp_ucmd *ucmd)
 {
 	struct iommu_ioas_alloc *cmd = ucmd->cmd;
@@ -54,12 +74,9 @@ int iorp_cmd_ioas_alloc(struct iorp_ucmd *ucmd)
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
-	ioas = iorp_object_alloc_type(ucmd->ctx, struct iorp_ioas, IORP_OBJ_IOAS);
+	ioas = iorp_ioas_create(ucmd->ctx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	iorp_iopt_init(&ioas->iopt);
-	mutex_init(&ioas->mutex);
-	INIT_LIST_HEAD(&ioas->auto_hwpts);
 
 	cmd->out_ioas_id = ioas->obj.id;
 	ret = iorp_ucmd_respond(ucmd, sizeof(*cmd));

@@ -548,7 +548,7 @@ static bool iorp_pci_bound_to(struct pci_dev *pdev, struct iorp_ctx *ctx)
 
 	lockdep_assert_held(&iorp_pci_lock);
 	list_for_each_entry(pci, &iorp_pci_bound, node)
-		if (pci->pdev == pdev && pci->idev->ctx == ctx)
+		if (pci->pdev == pdev && pci->idev->ctx == ctx && !pci->gone)
 			return true;
 	return false;
 }
@@ -560,6 +560,69 @@ static void iorp_pci_gone_work(struct work_struct *work)
 						gone_work);
 
 	iorp_device_detach(pci->idev);
+}
+
+/* What every bind checks of a device's IOMMU. */
+static int iorp_pci_check_iommu(struct pci_dev *pdev,
+				struct iommu_group *iommu_group)
+{
+	if (!device_iommu_capable(&pdev->dev, IOMMU_CAP_CACHE_COHERENCY))
+		return -EINVAL;
+	if (!iorp_group_has_isolated_msi(iommu_group, &pdev->dev)) {
+		if (!allow_unsafe_interrupts)
+			return -EPERM;
+		dev_warn(&pdev->dev,
+			 "iommu_replace: MSIs not isolated; bound because allow_unsafe_interrupts is set\n");
+	}
+	return 0;
+}
+
+/*
+ * Record a checked device as bound to the file (the device object is
+ * created, not yet linked nor published). A device between DEL_DEVICE and
+ * REMOVED_DEVICE is still registered, and root may even have given it a
+ * driver again: it is leaving all the same (ENODEV). A device bound to the
+ * file before and gone since (unplugged, or its group taken back by VFIO)
+ * does not stand in the way: its object only waits to be destroyed.
+ */
+static struct iorp_device *iorp_pci_add(struct iorp_ctx *ctx,
+					struct iorp_pci_dev *pci,
+					struct iommu_group *iommu_group,
+					bool borrowed, bool coherent)
+{
+	struct iorp_owned_group *owned;
+	struct iorp_device *idev;
+
+	lockdep_assert_held(&iorp_pci_lock);
+	if (iorp_pci_leaving_dev == &pci->pdev->dev)
+		return ERR_PTR(-ENODEV);
+	if (iorp_pci_bound_to(pci->pdev, ctx))
+		return ERR_PTR(-EBUSY);
+	owned = iorp_owned_group_get(ctx, iommu_group, &pci->pdev->dev,
+				     borrowed, coherent);
+	if (IS_ERR(owned))
+		return ERR_CAST(owned);
+	idev = iorp_device_create(ctx, &owned->agroup, &iorp_pci_device_ops,
+				  pci);
+	if (IS_ERR(idev)) {
+		iorp_owned_group_put(owned);
+		return idev;
+	}
+	pci->idev = idev;
+	list_add_tail(&pci->node, &iorp_pci_bound);
+	return idev;
+}
+
+static struct iorp_pci_dev *iorp_pci_dev_alloc(struct pci_dev *pdev)
+{
+	struct iorp_pci_dev *pci = kzalloc(sizeof(*pci), GFP_KERNEL_ACCOUNT);
+
+	if (!pci)
+		return NULL;
+	pci->pdev = pdev;
+	init_rwsem(&pci->iommu_lock);
+	INIT_WORK(&pci->gone_work, iorp_pci_gone_work);
+	return pci;
 }
 
 /*
@@ -575,7 +638,6 @@ static struct iorp_device *iorp_pci_bind_locked(struct iorp_ctx *ctx,
 						struct iommu_group *iommu_group,
 						struct iommu_replace_device_bind *cmd)
 {
-	struct iorp_owned_group *owned;
 	struct iorp_device *idev;
 	struct iorp_pci_dev *pci;
 	bool borrowed, coherent = false;
@@ -584,66 +646,31 @@ static struct iorp_device *iorp_pci_bind_locked(struct iorp_ctx *ctx,
 	device_lock_assert(&pdev->dev);
 	if (!device_is_registered(&pdev->dev))
 		return ERR_PTR(-ENODEV);
-	pci = kzalloc(sizeof(*pci), GFP_KERNEL_ACCOUNT);
+	pci = iorp_pci_dev_alloc(pdev);
 	if (!pci)
 		return ERR_PTR(-ENOMEM);
-	pci->pdev = pdev;
-	init_rwsem(&pci->iommu_lock);
-	INIT_WORK(&pci->gone_work, iorp_pci_gone_work);
 	ret = iorp_pci_check_access(pdev, cmd, &pci->proof);
 	if (ret)
 		goto err_free;
-	if (!device_iommu_capable(&pdev->dev, IOMMU_CAP_CACHE_COHERENCY)) {
-		ret = -EINVAL;
+	ret = iorp_pci_check_iommu(pdev, iommu_group);
+	if (ret)
 		goto err_put_proof;
-	}
-	if (!iorp_group_has_isolated_msi(iommu_group, &pdev->dev)) {
-		if (!allow_unsafe_interrupts) {
-			ret = -EPERM;
-			goto err_put_proof;
-		}
-		dev_warn(&pdev->dev,
-			 "iommu_replace: MSIs not isolated; bound because allow_unsafe_interrupts is set\n");
-	}
 
 	/* checked, not yet seen by the notifier: the window a removal has */
 	iorp_pause(IORP_PAUSE_BIND);
 	mutex_lock(&iorp_pci_lock);
-	/*
-	 * Between DEL_DEVICE and REMOVED_DEVICE it is still registered, and
-	 * root may even have given it a driver again: it is leaving all the
-	 * same.
-	 */
-	if (iorp_pci_leaving_dev == &pdev->dev) {
-		ret = -ENODEV;
-		goto err_unlock;
-	}
-	if (iorp_pci_bound_to(pdev, ctx)) {
-		ret = -EBUSY;
-		goto err_unlock;
-	}
 	/*
 	 * Checked under iorp_pci_lock: a group leaving its container is
 	 * unlinked first and then looked for under this lock.
 	 */
 	borrowed = pci->proof &&
 		   iorp_vfio_group_linked(ctx, iommu_group, &coherent);
-	owned = iorp_owned_group_get(ctx, iommu_group, &pdev->dev, borrowed,
-				     coherent);
-	if (IS_ERR(owned)) {
-		ret = PTR_ERR(owned);
-		goto err_unlock;
-	}
-	idev = iorp_device_create(ctx, &owned->agroup, &iorp_pci_device_ops,
-				  pci);
+	idev = iorp_pci_add(ctx, pci, iommu_group, borrowed, coherent);
+	mutex_unlock(&iorp_pci_lock);
 	if (IS_ERR(idev)) {
 		ret = PTR_ERR(idev);
-		iorp_owned_group_put(owned);
-		goto err_unlock;
+		goto err_put_proof;
 	}
-	pci->idev = idev;
-	list_add_tail(&pci->node, &iorp_pci_bound);
-	mutex_unlock(&iorp_pci_lock);
 	if (borrowed) {
 		/*
 		 * Held, the group file would hold the container, which holds
@@ -654,14 +681,153 @@ static struct iorp_device *iorp_pci_bind_locked(struct iorp_ctx *ctx,
 	}
 	return idev;
 
-err_unlock:
-	mutex_unlock(&iorp_pci_lock);
 err_put_proof:
 	if (pci->proof)
 		fput(pci->proof);
 err_free:
 	kfree(pci);
 	return ERR_PTR(ret);
+}
+
+/* The devices of a group, each with a reference (iorp_pci_bind_group()). */
+struct iorp_group_devs {
+	struct device **devs;
+	unsigned int room;
+	unsigned int nr;
+	bool overflow;
+};
+
+static int iorp_pci_collect_dev(struct device *dev, void *data)
+{
+	struct iorp_group_devs *gd = data;
+
+	if (gd->nr == gd->room) {
+		gd->overflow = true;
+		return -ENOSPC;
+	}
+	gd->devs[gd->nr++] = get_device(dev);
+	return 0;
+}
+
+/**
+ * iorp_pci_bind_group() - bind every device of a group that VFIO attached
+ * to a type1 container of ours to the container's context
+ * @ctx: the container's context (the kernel's, vfio_backend.c)
+ * @iommu_group: the group; VFIO owns its DMA (blocked)
+ * @coherent: VFIO_DMA_CC_IOMMU promised the group's DMA snoops
+ * @nr: out: how many devices
+ *
+ * VFIO's attach of the group calls this with VFIO's locks held, so no
+ * device lock (it ranks above them, locking.h). None is needed to keep the
+ * devices' drivers: VFIO owns the group's DMA, and the file borrows that
+ * ownership. A removal is caught as at a bind: under iorp_pci_lock a
+ * device is either still in the group and not leaving (the notifier will
+ * then find it bound), or refused (ENODEV). Only PCI devices are served
+ * (EOPNOTSUPP for a group with another kind).
+ *
+ * Return: the devices, published, each with a reference for the caller,
+ * which ends them with iorp_pci_unbind_group(); or an ERR_PTR.
+ */
+struct iorp_device **iorp_pci_bind_group(struct iorp_ctx *ctx,
+					 struct iommu_group *iommu_group,
+					 bool coherent, unsigned int *nr)
+{
+	struct iorp_group_devs gd = {};
+	struct iorp_device **idevs;
+	struct iorp_pci_dev *pci;
+	unsigned int i, made = 0;
+	int ret = 0;
+
+	gd.room = iorp_group_device_count(iommu_group);
+	if (!gd.room)
+		return ERR_PTR(-ENODEV);
+	gd.devs = kcalloc(gd.room, sizeof(*gd.devs), GFP_KERNEL);
+	idevs = kcalloc(gd.room, sizeof(*idevs), GFP_KERNEL_ACCOUNT);
+	if (!gd.devs || !idevs) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	iommu_group_for_each_dev(iommu_group, &gd, iorp_pci_collect_dev);
+	if (gd.overflow) {
+		ret = -EAGAIN;	/* a device joined the group meanwhile */
+		goto out_put_devs;
+	}
+	for (i = 0; i < gd.nr; i++) {
+		if (!dev_is_pci(gd.devs[i])) {
+			ret = -EOPNOTSUPP;
+			goto out_put_devs;
+		}
+		ret = iorp_pci_check_iommu(to_pci_dev(gd.devs[i]), iommu_group);
+		if (ret)
+			goto out_put_devs;
+	}
+
+	mutex_lock(&iorp_pci_lock);
+	for (made = 0; made < gd.nr; made++) {
+		struct device *dev = gd.devs[made];
+		struct iorp_device *idev;
+
+		/* released by the core already: not in the group any more */
+		if (dev->iommu_group != iommu_group ||
+		    !device_is_registered(dev)) {
+			ret = -ENODEV;
+			break;
+		}
+		pci = iorp_pci_dev_alloc(to_pci_dev(dev));
+		if (!pci) {
+			ret = -ENOMEM;
+			break;
+		}
+		idev = iorp_pci_add(ctx, pci, iommu_group, true, coherent);
+		if (IS_ERR(idev)) {
+			kfree(pci);
+			ret = PTR_ERR(idev);
+			break;
+		}
+		pci_dev_get(pci->pdev);	/* the device object's */
+		idevs[made] = idev;
+	}
+	mutex_unlock(&iorp_pci_lock);
+	if (ret) {
+		while (made--)
+			iorp_object_abort_and_destroy(ctx, &idevs[made]->obj);
+		goto out_put_devs;
+	}
+	/* the group's lock may wait on a pin: with no global lock held */
+	for (i = 0; i < gd.nr; i++) {
+		iorp_device_link(idevs[i]);
+		refcount_inc(&idevs[i]->obj.users);	/* the caller's */
+		iorp_object_finalize(ctx, &idevs[i]->obj);
+	}
+	*nr = gd.nr;
+
+out_put_devs:
+	for (i = 0; i < gd.nr; i++)
+		put_device(gd.devs[i]);
+out_free:
+	kfree(gd.devs);
+	if (ret) {
+		kfree(idevs);
+		return ERR_PTR(ret);
+	}
+	return idevs;
+}
+
+/**
+ * iorp_pci_unbind_group() - end what iorp_pci_bind_group() made
+ * @idevs: its devices; freed
+ * @nr: how many
+ *
+ * Detaches each device first. Waits for their group's lock: call it with
+ * no global lock held.
+ */
+void iorp_pci_unbind_group(struct iorp_device **idevs, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		iorp_device_unbind(idevs[i]);
+	kfree(idevs);
 }
 
 int iorp_cmd_device_bind(struct iorp_ucmd *ucmd)

@@ -28,6 +28,14 @@
  * (when its last group leaves); the file holds no VFIO file of a borrowed
  * group, so there is no reference cycle.
  *
+ * With the parameter vfio_type1, containers set to VFIO_TYPE1_IOMMU or
+ * VFIO_TYPE1v2_IOMMU are served too, for VMMs that know only type1: such a
+ * container has a context of its own (iorp_ctx_file_create(); no fd names
+ * it) with one IOAS. VFIO's attach of a group binds its devices to that
+ * context and attaches them to the IOAS (pci_device.c,
+ * iorp_pci_bind_group()); VFIO's detach blocks the group as above, and a
+ * work item unbinds the devices. Type1's ioctls are vfio_type1.c's.
+ *
  * Without a verified layout of the private interface for the target
  * kernel (module/compat/vfio-layout), none of this is built, and modinfo
  * ("vfio_backend") and the kernel log say so.
@@ -37,29 +45,40 @@
  * release with its own locks held (locking.h names them; a device lock
  * too when a group's last vfio device is unbound), VFIO_CHECK_EXTENSION
  * under its container lock, and the other ioctls with no lock at all.
- * So detach_group does only what cannot wait (pci_device.c). Order:
- * VFIO's locks, then iorp_pci_lock, then iorp_vfio_lock (bind looks a
- * group up under iorp_pci_lock); detach_group drops iorp_vfio_lock before
- * it calls pci_device.c.
+ * So detach_group does only what cannot wait (pci_device.c). A type1
+ * attach_group binds and attaches under VFIO's locks, as type1 itself
+ * does: the group's lock it takes can only wait on a MAP_DMA of the same
+ * container. Order: VFIO's locks, then iorp_pci_lock, then iorp_vfio_lock
+ * (bind looks a group up under iorp_pci_lock); detach_group drops
+ * iorp_vfio_lock before it calls pci_device.c.
  */
 #include <linux/device.h>
 #include <linux/file.h>
 #include <linux/iommu.h>
+#include <linux/kmod.h>
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/vfio.h>
+#include <linux/workqueue.h>
 
 #include <uapi/linux/iommu_replace.h>
 #include <iommu_replace/compat.h>
 #include <iommu_replace/core.h>
 #include <iommu_replace/device.h>
+#include <iommu_replace/io_pagetable.h>
+#include <iommu_replace/vfio_type1.h>
 
 static bool vfio_backend;
 module_param(vfio_backend, bool, 0444);
 MODULE_PARM_DESC(vfio_backend,
 		 "read-only: the VFIO IOMMU backend is registered (VFIO_SET_IOMMU type IOMMU_REPLACE_VFIO_TYPE)");
+
+static bool vfio_type1;
+module_param(vfio_type1, bool, 0444);
+MODULE_PARM_DESC(vfio_type1,
+		 "serve VFIO_TYPE1_IOMMU and VFIO_TYPE1v2_IOMMU containers too, in place of vfio_iommu_type1 (which is loaded first, so this backend is asked first)");
 
 #ifdef IORP_VFIO_OPS_LAYOUT
 
@@ -70,29 +89,48 @@ MODULE_PARM_DESC(vfio_backend,
  * @node: in container->groups
  * @iommu_group: the group (VFIO holds it while attached)
  * @coherent: every device's IOMMU forces DMA to snoop CPU caches
+ * @idevs: type1: the group's devices, bound to the container's context
+ * @nr_idevs: how many
+ * @file: type1, once the group left: the context's file, held until
+ *        @reap_work has unbound the devices
+ * @reap_work: type1: unbinds the devices of a group that left
  */
 struct iorp_vfio_group {
 	struct list_head node;
 	struct iommu_group *iommu_group;
 	bool coherent;
+	struct iorp_device **idevs;
+	unsigned int nr_idevs;
+	struct file *file;
+	struct work_struct reap_work;
 };
 
 /**
  * struct iorp_vfio_container - VFIO's iommu_data for a container of ours
  * @node: in iorp_vfio_containers
  * @groups: struct iorp_vfio_group, node
- * @file: the linked /dev/iommu-replace file (held), or NULL
+ * @file: the linked /dev/iommu-replace file (held), or NULL; a type1
+ *        container's own context's file
  * @ctx: its context
+ * @type1: opened as VFIO_TYPE1_IOMMU or VFIO_TYPE1v2_IOMMU: the context
+ *         is the kernel's, and its devices are attached to one IOAS
+ * @v2: VFIO_TYPE1v2_IOMMU's unmap semantics (vfio_type1.c)
+ * @ioas_id: type1: the IOAS, in @ctx
  */
 struct iorp_vfio_container {
 	struct list_head node;
 	struct list_head groups;
 	struct file *file;
 	struct iorp_ctx *ctx;
+	bool type1;
+	bool v2;
+	u32 ioas_id;
 };
 
 static DEFINE_MUTEX(iorp_vfio_lock);
 static LIST_HEAD(iorp_vfio_containers);
+/* reaps the devices of type1 groups that left; drained at module exit */
+static struct workqueue_struct *iorp_vfio_wq;
 
 /**
  * iorp_vfio_group_linked() - may @ctx borrow the group from VFIO?
@@ -128,16 +166,58 @@ bool iorp_vfio_group_linked(struct iorp_ctx *ctx,
 	return linked;
 }
 
+static bool iorp_vfio_is_type1(unsigned long type)
+{
+	return READ_ONCE(vfio_type1) &&
+	       (type == VFIO_TYPE1_IOMMU || type == VFIO_TYPE1v2_IOMMU);
+}
+
+/*
+ * A type1 container's own context (the kernel's; its file is in no fd
+ * table) and IOAS. Its pins are charged as type1 charges them: to the
+ * mapping process's locked_vm.
+ */
+static int iorp_vfio_type1_open(struct iorp_vfio_container *container)
+{
+	struct iorp_ioas *ioas;
+	struct file *file;
+
+	file = iorp_ctx_file_create("[iommu-replace-type1]");
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	container->ctx = iorp_ctx_from_file(file);
+	container->ctx->account_mode = IORP_ACCOUNT_MM;
+	ioas = iorp_ioas_create(container->ctx);
+	if (IS_ERR(ioas)) {
+		fput(file);
+		return PTR_ERR(ioas);
+	}
+	container->ioas_id = ioas->obj.id;
+	iorp_object_finalize(container->ctx, &ioas->obj);
+	container->file = file;
+	return 0;
+}
+
 static void *iorp_vfio_open(unsigned long type)
 {
 	struct iorp_vfio_container *container;
+	int ret;
 
-	if (type != IOMMU_REPLACE_VFIO_TYPE)
+	if (type != IOMMU_REPLACE_VFIO_TYPE && !iorp_vfio_is_type1(type))
 		return ERR_PTR(-EINVAL);
 	container = kzalloc(sizeof(*container), GFP_KERNEL_ACCOUNT);
 	if (!container)
 		return ERR_PTR(-ENOMEM);
 	INIT_LIST_HEAD(&container->groups);
+	if (type != IOMMU_REPLACE_VFIO_TYPE) {
+		container->type1 = true;
+		container->v2 = type == VFIO_TYPE1v2_IOMMU;
+		ret = iorp_vfio_type1_open(container);
+		if (ret) {
+			kfree(container);
+			return ERR_PTR(ret);
+		}
+	}
 	mutex_lock(&iorp_vfio_lock);
 	list_add_tail(&container->node, &iorp_vfio_containers);
 	mutex_unlock(&iorp_vfio_lock);
@@ -186,12 +266,21 @@ static long iorp_vfio_cache_coherent(struct iorp_vfio_container *container)
 	return ret;
 }
 
+/*
+ * Asked with no container (VFIO_SET_IOMMU's choice, a container without a
+ * backend) or of one of ours. IOMMU_REPLACE_VFIO_TYPE is 1 for every
+ * container of ours, type1 too: it tells a program who serves it.
+ */
 static long iorp_vfio_check_extension(struct iorp_vfio_container *container,
 				      unsigned long ext)
 {
 	switch (ext) {
 	case IOMMU_REPLACE_VFIO_TYPE:
 		return 1;
+	case VFIO_TYPE1_IOMMU:
+	case VFIO_TYPE1v2_IOMMU:
+	case VFIO_UNMAP_ALL:
+		return READ_ONCE(vfio_type1);
 	case VFIO_DMA_CC_IOMMU:
 		/* no container yet: nothing to say, as type1 answers */
 		return container ? iorp_vfio_cache_coherent(container) : 0;
@@ -239,6 +328,7 @@ static long iorp_vfio_link(struct iorp_vfio_container *container,
 	if (!iorp_vfio_container_live(container)) {
 		ret = -EINVAL;
 	} else if (container->file) {
+		/* a type1 container's is its own context's */
 		ret = -EBUSY;
 	} else {
 		container->file = file;
@@ -251,6 +341,36 @@ static long iorp_vfio_link(struct iorp_vfio_container *container,
 	return ret;
 }
 
+/*
+ * A type1 container's MAP_DMA, UNMAP_DMA or GET_INFO (vfio_type1.c).
+ * VFIO calls with none of its locks, so the last group may be leaving and
+ * the container being released: the context's file, taken under
+ * iorp_vfio_lock while the container is still listed, keeps the context
+ * and its IOAS for the call.
+ */
+static long iorp_vfio_type1_ioctl(struct iorp_vfio_container *container,
+				  unsigned int cmd, unsigned long arg)
+{
+	struct file *file = NULL;
+	u32 ioas_id = 0;
+	bool v2 = false;
+	long ret;
+
+	mutex_lock(&iorp_vfio_lock);
+	if (iorp_vfio_container_live(container) && container->type1) {
+		file = get_file(container->file);
+		ioas_id = container->ioas_id;
+		v2 = container->v2;
+	}
+	mutex_unlock(&iorp_vfio_lock);
+	if (!file)
+		return -ENOTTY;	/* one of ours, not type1 */
+	ret = iorp_type1_ioctl(iorp_ctx_from_file(file), ioas_id, v2, cmd,
+			       (void __user *)arg);
+	fput(file);
+	return ret;
+}
+
 static long iorp_vfio_ioctl(void *data, unsigned int cmd, unsigned long arg)
 {
 	/* data is NULL when VFIO asks before any backend is set */
@@ -260,7 +380,56 @@ static long iorp_vfio_ioctl(void *data, unsigned int cmd, unsigned long arg)
 		return -EINVAL;
 	if (cmd == IOMMU_REPLACE_VFIO_LINK)
 		return iorp_vfio_link(data, (void __user *)arg);
+	if (cmd == VFIO_IOMMU_GET_INFO || cmd == VFIO_IOMMU_MAP_DMA ||
+	    cmd == VFIO_IOMMU_UNMAP_DMA)
+		return iorp_vfio_type1_ioctl(data, cmd, arg);
 	return -ENOTTY;
+}
+
+/*
+ * Type1: bind the group's devices to the container's context and attach
+ * them to its IOAS, which fills a page table for the group from every
+ * mapping the container has. VFIO's locks are held: the group's lock may
+ * wait on a pin, but only of a MAP_DMA of this container.
+ */
+static int iorp_vfio_type1_attach(struct iorp_vfio_container *container,
+				  struct iorp_vfio_group *vgroup)
+{
+	unsigned int i;
+	int ret;
+
+	vgroup->idevs = iorp_pci_bind_group(container->ctx,
+					    vgroup->iommu_group,
+					    vgroup->coherent,
+					    &vgroup->nr_idevs);
+	if (IS_ERR(vgroup->idevs)) {
+		ret = PTR_ERR(vgroup->idevs);
+		vgroup->idevs = NULL;
+		return ret;
+	}
+	for (i = 0; i < vgroup->nr_idevs; i++) {
+		u32 pt_id = container->ioas_id;
+
+		ret = iorp_device_attach(vgroup->idevs[i], &pt_id);
+		if (ret) {
+			iorp_pci_unbind_group(vgroup->idevs, vgroup->nr_idevs);
+			vgroup->idevs = NULL;
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* Type1: unbind the devices of a group that left its container. */
+static void iorp_vfio_type1_reap(struct work_struct *work)
+{
+	struct iorp_vfio_group *vgroup = container_of(work,
+						      struct iorp_vfio_group,
+						      reap_work);
+
+	iorp_pci_unbind_group(vgroup->idevs, vgroup->nr_idevs);
+	fput(vgroup->file);
+	kfree(vgroup);
 }
 
 static int iorp_vfio_attach_group(void *data, struct iommu_group *iommu_group,
@@ -282,6 +451,14 @@ static int iorp_vfio_attach_group(void *data, struct iommu_group *iommu_group,
 		return -ENOMEM;
 	vgroup->iommu_group = iommu_group;
 	vgroup->coherent = iorp_pci_group_coherent(iommu_group);
+	if (container->type1) {
+		int ret = iorp_vfio_type1_attach(container, vgroup);
+
+		if (ret) {
+			kfree(vgroup);
+			return ret;
+		}
+	}
 
 	mutex_lock(&iorp_vfio_lock);
 	list_add_tail(&vgroup->node, &container->groups);
@@ -307,10 +484,17 @@ static void iorp_vfio_detach_group(void *data, struct iommu_group *iommu_group)
 	ctx = container->ctx;	/* lives while the container holds its file */
 	mutex_unlock(&iorp_vfio_lock);
 	WARN_ON_ONCE(!found);
-	kfree(found);
 	/* then off our page tables, before VFIO gives up the ownership */
 	if (ctx)
 		iorp_pci_vfio_group_left(ctx, iommu_group);
+	if (found && found->idevs) {
+		/* their objects go later, outside VFIO's locks */
+		found->file = get_file(container->file);
+		INIT_WORK(&found->reap_work, iorp_vfio_type1_reap);
+		queue_work(iorp_vfio_wq, &found->reap_work);
+		return;
+	}
+	kfree(found);
 }
 
 static const struct iorp_vfio_iommu_driver_ops iorp_vfio_ops = {
@@ -330,16 +514,31 @@ static const struct iorp_vfio_iommu_driver_ops iorp_vfio_ops = {
  */
 void iorp_vfio_init(void)
 {
-	int ret = vfio_register_iommu_driver(&iorp_vfio_ops);
+	int ret;
 
+	iorp_vfio_wq = alloc_workqueue("iommu_replace_vfio", 0, 0);
+	if (!iorp_vfio_wq) {
+		pr_warn("iommu-replace: VFIO IOMMU backend not registered (no workqueue)\n");
+		return;
+	}
+	/*
+	 * VFIO_SET_IOMMU asks the backends last registered first: with
+	 * vfio_iommu_type1 registered before this one, type1 containers are
+	 * ours (until somebody loads vfio_iommu_type1 anew).
+	 */
+	if (vfio_type1 && request_module("vfio_iommu_type1"))
+		pr_info("iommu-replace: vfio_iommu_type1 not loaded; type1 containers are ours\n");
+	ret = vfio_register_iommu_driver(&iorp_vfio_ops);
 	if (ret) {
 		pr_warn("iommu-replace: VFIO IOMMU backend not registered (error %d)\n",
 			ret);
+		destroy_workqueue(iorp_vfio_wq);
 		return;
 	}
 	vfio_backend = true;
-	pr_info("iommu-replace: VFIO IOMMU backend registered, type %#x (%s)\n",
-		IOMMU_REPLACE_VFIO_TYPE, IORP_VFIO_BACKEND_STATUS);
+	pr_info("iommu-replace: VFIO IOMMU backend registered, type %#x%s (%s)\n",
+		IOMMU_REPLACE_VFIO_TYPE,
+		vfio_type1 ? " and type1" : "", IORP_VFIO_BACKEND_STATUS);
 }
 
 /**
@@ -349,8 +548,10 @@ void iorp_vfio_init(void)
  */
 void iorp_vfio_exit(void)
 {
-	if (vfio_backend)
-		vfio_unregister_iommu_driver(&iorp_vfio_ops);
+	if (!vfio_backend)
+		return;
+	vfio_unregister_iommu_driver(&iorp_vfio_ops);
+	destroy_workqueue(iorp_vfio_wq);	/* the last reaps finish */
 	vfio_backend = false;
 }
 
@@ -364,7 +565,8 @@ bool iorp_vfio_group_linked(struct iorp_ctx *ctx,
 
 void iorp_vfio_init(void)
 {
-	pr_info("iommu-replace: no VFIO IOMMU backend in this build: %s\n",
+	pr_info("iommu-replace: no VFIO IOMMU backend in this build%s: %s\n",
+		vfio_type1 ? " (vfio_type1 has no effect)" : "",
 		IORP_VFIO_BACKEND_STATUS);
 }
 

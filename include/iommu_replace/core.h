@@ -154,6 +154,7 @@ int iorp_cmd_device_unbind(struct iorp_ucmd *ucmd);
 
 /* chardev.c */
 struct iorp_ctx *iorp_ctx_from_file(struct file *file);
+struct file *iorp_ctx_file_create(const char *name);
 int iorp_chardev_register(void);
 void iorp_chardev_unregister(void);
 

@@ -195,6 +195,10 @@ int iorp_replace_introduce(struct iommu_replace_group *rg,
 void iorp_pci_vfio_group_left(struct iorp_ctx *ctx,
 			      struct iommu_group *iommu_group);
 bool iorp_pci_group_coherent(struct iommu_group *iommu_group);
+struct iorp_device **iorp_pci_bind_group(struct iorp_ctx *ctx,
+					 struct iommu_group *iommu_group,
+					 bool coherent, unsigned int *nr);
+void iorp_pci_unbind_group(struct iorp_device **idevs, unsigned int nr);
 int iorp_pci_init(void);
 void iorp_pci_exit(void);
 

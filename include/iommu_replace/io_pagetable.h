@@ -189,6 +189,7 @@ static inline unsigned long iorp_area_length(struct iorp_area *area)
 }
 
 struct iorp_ioas *iorp_ioas_get(struct iorp_ctx *ctx, u32 id);
+struct iorp_ioas *iorp_ioas_create(struct iorp_ctx *ctx);
 
 /* io_pagetable.c */
 void iorp_iopt_init(struct iorp_iopt *iopt);
@@ -202,6 +203,10 @@ int iorp_iopt_copy(struct iorp_iopt *dst, struct iorp_iopt *src,
 int iorp_iopt_unmap(struct iorp_iopt *iopt, unsigned long iova,
 		    unsigned long length, unsigned long *unmapped);
 int iorp_iopt_unmap_all(struct iorp_iopt *iopt, unsigned long *unmapped);
+int iorp_iopt_unmap_type1(struct iorp_iopt *iopt, unsigned long iova,
+			  unsigned long length, bool v1,
+			  unsigned long *unmapped);
+unsigned long iorp_iopt_pgsize_bitmap(struct iorp_iopt *iopt);
 int iorp_iopt_reserve(struct iorp_iopt *iopt, unsigned long start,
 		      unsigned long last, const void *owner);
 void iorp_iopt_unreserve(struct iorp_iopt *iopt, const void *owner);

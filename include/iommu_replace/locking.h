@@ -12,7 +12,8 @@
  *     one (of a vfio-pci device being unbound) around a group's detach
  *  2. VFIO's own locks (vfio.group_lock, a group's group_lock, a
  *     container's group_lock, vfio.iommu_drivers_lock), held when VFIO
- *     calls the backend (vfio_backend.c). Nothing of ours takes them
+ *     calls the backend (vfio_backend.c; a type1 container's attach_group
+ *     binds and attaches under them). Nothing of ours takes them
  *  3. iorp_pci_lock (pci_device.c): the bound PCI devices. Held briefly;
  *     never while waiting for anything a user can stall (a pin, a fault)
  *  4. iorp_vfio_lock (vfio_backend.c): the containers of our VFIO

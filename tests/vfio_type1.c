@@ -1,0 +1,747 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfio_type1 - one VMM-style program, two backends. A VFIO type1
+ * container is served either by iommu_replace.ko (loaded with vfio_type1=1:
+ * suite vfio-type1) or by the kernel's own vfio_iommu_type1 (no module of
+ * ours loaded: suite vfio-type1-kernel), in the same guest boot. Every
+ * test asserts the same results of both, except where the two differ by
+ * design, which the test names: the number of mappings (type1 stops at
+ * its dma_entry_limit, 65535 unless raised; ours has no limit), what the
+ * DMA_AVAIL capability says, and the VADDR flag (type1 serves it; ours
+ * refuses it, EINVAL).
+ *
+ * The device is the edu function alone in its iommu group, driven through
+ * its VFIO device fd; what a mapping does is proven by DMA: the device
+ * reads at the IOVA under test and writes what it read to IOVA_W, a page
+ * the test reads back.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <linux/capability.h>
+#include <linux/vfio.h>
+#include <linux/iommu_replace.h>
+
+#include "kselftest_harness.h"
+#include "edu.h"
+
+#define IOVA_V		0x100000ULL	/* the mappings under test */
+#define IOVA_W		0x40000ULL	/* where the device writes what it read */
+#define MSI_IOVA	0xfee00000ULL	/* x86 MSI window: never mappable */
+#define DMA_LEN		64
+#define PAT_SENTINEL	0xe5
+/* a read the IOMMU blocks fills the device's buffer with zeros */
+#define BLOCKED		0
+#define SZ_4K		4096ULL
+#define SZ_64K		0x10000ULL
+#define BUF_SIZE	(2ULL << 20)
+#define MANY		100000
+#define offsetofend(type, member) \
+	(offsetof(type, member) + sizeof(((type *)0)->member))
+
+static bool param_set(const char *name)
+{
+	char path[128], c = 'N';
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/iommu_replace/parameters/%s",
+		 name);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (fscanf(f, " %c", &c) != 1)
+		c = 'N';
+	fclose(f);
+	return c == 'Y';
+}
+
+/*
+ * Does iommu_replace.ko serve type1 containers in this guest? Loaded with
+ * vfio_type1=1, with its VFIO backend built and registered.
+ */
+static bool ours_expected(void)
+{
+	return param_set("vfio_type1") && param_set("vfio_backend");
+}
+
+static const char *backend_name(bool ours)
+{
+	return ours ? "iommu_replace.ko" : "the kernel's vfio_iommu_type1";
+}
+
+FIXTURE(t1) {
+	struct edu e;
+	int group_fd, container, device_fd;
+	bool ours;
+	unsigned char *buf;	/* BUF_SIZE of anonymous memory */
+	unsigned char *w;	/* the page behind IOVA_W */
+};
+
+static int open_edu_group(struct edu *e)
+{
+	struct edu edus[EDU_MAX];
+	int n = edu_find(edus);
+	char path[64];
+
+	for (int i = 0; i < n; i++) {
+		if (edus[i].group < 0 || edu_group_size(edus[i].group) != 1)
+			continue;
+		*e = edus[i];
+		if (edu_use_driver(e, "vfio-pci"))
+			return -1;
+		snprintf(path, sizeof(path), "/dev/vfio/%d", e->group);
+		return open(path, O_RDWR | O_CLOEXEC);
+	}
+	return -1;
+}
+
+static int map_dma(int container, uint64_t iova, void *vaddr, uint64_t size,
+		   uint32_t flags)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = flags,
+		.vaddr = (uintptr_t)vaddr,
+		.iova = iova,
+		.size = size,
+	};
+
+	return ioctl(container, VFIO_IOMMU_MAP_DMA, &map) ? errno : 0;
+}
+
+#define RW (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
+
+/* 0 or the errno; *size is what was unmapped */
+static int unmap_dma(int container, uint64_t iova, uint64_t *size,
+		     uint32_t flags)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.flags = flags,
+		.iova = iova,
+		.size = *size,
+	};
+
+	if (ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap))
+		return errno;
+	*size = unmap.size;
+	return 0;
+}
+
+/*
+ * The container with its backend set to type (the group in it), checked
+ * to be served by the backend this run expects, and the device fd with
+ * BAR0 mapped through it.
+ */
+static void container_open(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(t1) *self, unsigned long type)
+{
+	self->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->container);
+	ASSERT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION, type));
+	ASSERT_EQ(0, ioctl(self->group_fd, VFIO_GROUP_SET_CONTAINER,
+			   &self->container));
+	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU, type))
+		TH_LOG("VFIO_SET_IOMMU(%lu): %s", type, strerror(errno));
+	/* a failed open of one backend falls to the next: ask who serves */
+	ASSERT_EQ(self->ours, ioctl(self->container, VFIO_CHECK_EXTENSION,
+				    IOMMU_REPLACE_VFIO_TYPE) == 1)
+		TH_LOG("the container is not served by %s",
+		       backend_name(self->ours));
+	self->device_fd = ioctl(self->group_fd, VFIO_GROUP_GET_DEVICE_FD,
+				self->e.name);
+	ASSERT_LE(0, self->device_fd);
+	ASSERT_EQ(0, edu_open_vfio(&self->e, self->device_fd));
+	ASSERT_EQ(0, map_dma(self->container, IOVA_W, self->w, SZ_4K, RW));
+}
+
+static void container_close(FIXTURE_DATA(t1) *self)
+{
+	edu_close(&self->e);
+	if (self->device_fd >= 0)
+		close(self->device_fd);
+	self->device_fd = -1;
+	if (self->container >= 0) {
+		ioctl(self->group_fd, VFIO_GROUP_UNSET_CONTAINER);
+		close(self->container);
+	}
+	self->container = -1;
+}
+
+FIXTURE_SETUP(t1)
+{
+	self->container = self->device_fd = -1;
+	self->ours = ours_expected();
+	ASSERT_EQ(0, edu_load_vfio_pci());
+	/* the kernel's backend, where ours does not serve type1 */
+	if (!self->ours)
+		ASSERT_EQ(0, edu_load_module("vfio_iommu_type1"));
+	self->group_fd = open_edu_group(&self->e);
+	ASSERT_LE(0, self->group_fd) TH_LOG("no edu device alone in its group");
+	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	self->w = mmap(NULL, SZ_4K, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	ASSERT_NE(MAP_FAILED, self->w);
+	for (uint64_t off = 0; off < BUF_SIZE; off += SZ_4K)
+		memset(self->buf + off, 0x10 + off / SZ_4K % 0x60, SZ_4K);
+	memset(self->w, 0, SZ_4K);
+	TH_LOG("backend: %s%s", backend_name(self->ours),
+	       self->ours && !access("/sys/module/vfio_iommu_type1", F_OK) ?
+	       " (vfio_iommu_type1 loaded too)" : "");
+}
+
+FIXTURE_TEARDOWN(t1)
+{
+	container_close(self);
+	if (self->group_fd >= 0)
+		close(self->group_fd);
+	munmap(self->buf, BUF_SIZE);
+	munmap(self->w, SZ_4K);
+}
+
+/* The byte of buf at page index i */
+static unsigned char pat(uint64_t page)
+{
+	return 0x10 + page % 0x60;
+}
+
+/*
+ * What the device reads at iova: the byte it found there (all DMA_LEN the
+ * same; BLOCKED where the IOMMU blocked the read), PAT_SENTINEL if the
+ * read moved nothing at all, -1 for a mix.
+ */
+static int dev_reads(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(t1) *self, uint64_t iova)
+{
+	memset(self->w, PAT_SENTINEL, DMA_LEN);
+	ASSERT_EQ(0, edu_dma(&self->e, IOVA_W, DMA_LEN, false));
+	memset(self->w, 0, DMA_LEN);
+	ASSERT_EQ(0, edu_dma(&self->e, iova, DMA_LEN, false));
+	ASSERT_EQ(0, edu_dma(&self->e, IOVA_W, DMA_LEN, true));
+	for (int i = 1; i < DMA_LEN; i++)
+		if (self->w[i] != self->w[0])
+			return -1;
+	return self->w[0];
+}
+
+/* --- what the container says ----------------------------------------------- */
+
+TEST_F(t1, check_extension_and_info)
+{
+	struct vfio_iommu_type1_info *info;
+	struct vfio_info_cap_header *hdr;
+	struct vfio_iommu_type1_info_cap_iova_range *ranges = NULL;
+	struct vfio_iommu_type1_info_dma_avail *avail = NULL;
+	size_t need;
+	long cc;
+
+	container_open(_metadata, self, VFIO_TYPE1v2_IOMMU);
+	EXPECT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU));
+	EXPECT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION, VFIO_UNMAP_ALL));
+	EXPECT_EQ(0, ioctl(self->container, VFIO_CHECK_EXTENSION, 0x7fff));
+	cc = ioctl(self->container, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU);
+	EXPECT_TRUE(cc == 0 || cc == 1);
+	TH_LOG("VFIO_DMA_CC_IOMMU: %ld", cc);
+
+	/* too short for anything: EINVAL */
+	info = calloc(1, 4096);
+	ASSERT_NE(NULL, info);
+	info->argsz = 8;
+	EXPECT_EQ(-1, ioctl(self->container, VFIO_IOMMU_GET_INFO, info));
+	EXPECT_EQ(EINVAL, errno);
+	/* room for the struct only: the size it needs comes back, no caps */
+	info->argsz = offsetofend(struct vfio_iommu_type1_info, cap_offset);
+	info->cap_offset = 0x5a5a;
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_GET_INFO, info));
+	EXPECT_EQ(VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS, info->flags);
+	EXPECT_EQ(0, info->cap_offset);
+	need = info->argsz;
+	ASSERT_LT(sizeof(*info), need);
+	ASSERT_GE(4096, need);
+	EXPECT_TRUE(info->iova_pgsizes & SZ_4K);
+	EXPECT_EQ(0, info->iova_pgsizes & (SZ_4K - 1));
+	TH_LOG("iova_pgsizes %#llx, %zu bytes with capabilities",
+	       (unsigned long long)info->iova_pgsizes, need);
+
+	memset(info, 0, 4096);
+	info->argsz = need;
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_GET_INFO, info));
+	ASSERT_EQ(need, info->argsz);
+	ASSERT_EQ(sizeof(*info), info->cap_offset);
+	for (uint32_t off = info->cap_offset; off; off = hdr->next) {
+		ASSERT_GE(need - sizeof(*hdr), off);
+		hdr = (void *)((char *)info + off);
+		EXPECT_EQ(1, hdr->version);
+		if (hdr->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE)
+			ranges = (void *)hdr;
+		else if (hdr->id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL)
+			avail = (void *)hdr;
+	}
+	ASSERT_NE(NULL, ranges);
+	ASSERT_NE(NULL, avail);
+	/* one mapping so far (IOVA_W) */
+	if (self->ours) {
+		EXPECT_EQ(UINT32_MAX, avail->avail);	/* no limit */
+	} else {
+		TH_LOG("type1's DMA_AVAIL: %u", avail->avail);
+	}
+	ASSERT_LE(1, ranges->nr_iovas);
+	EXPECT_EQ(0, ranges->iova_ranges[0].start);
+	for (uint32_t i = 0; i < ranges->nr_iovas; i++) {
+		struct vfio_iova_range *r = &ranges->iova_ranges[i];
+
+		TH_LOG("IOVA range %#llx-%#llx", (unsigned long long)r->start,
+		       (unsigned long long)r->end);
+		EXPECT_LE(r->start, r->end);
+		/* the MSI window is in none */
+		EXPECT_FALSE(r->start <= MSI_IOVA && MSI_IOVA <= r->end);
+	}
+	free(info);
+}
+
+/* --- MAP_DMA and UNMAP_DMA, proven by DMA ---------------------------------- */
+
+/* The IOVA ranges the container maps (IOVA_RANGE), at most max; how many */
+static int iova_ranges(int container, struct vfio_iova_range *out, int max)
+{
+	struct vfio_iommu_type1_info *info = calloc(1, 4096);
+	struct vfio_info_cap_header *hdr;
+	int n = 0;
+
+	if (!info)
+		return 0;
+	info->argsz = 4096;
+	if (ioctl(container, VFIO_IOMMU_GET_INFO, info) ||
+	    !(info->flags & VFIO_IOMMU_INFO_CAPS) || info->argsz > 4096)
+		goto out;
+	for (uint32_t off = info->cap_offset; off && off < 4096; off = hdr->next) {
+		struct vfio_iommu_type1_info_cap_iova_range *r;
+
+		hdr = (void *)((char *)info + off);
+		if (hdr->id != VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE)
+			continue;
+		r = (void *)hdr;
+		for (n = 0; n < (int)r->nr_iovas && n < max; n++)
+			out[n] = r->iova_ranges[n];
+	}
+out:
+	free(info);
+	return n;
+}
+
+TEST_F(t1, map_dma_proven_by_dma)
+{
+	uint64_t size;
+
+	container_open(_metadata, self, VFIO_TYPE1v2_IOMMU);
+	/* nothing at V: the read moves nothing */
+	EXPECT_EQ(BLOCKED, dev_reads(_metadata, self, IOVA_V));
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf, SZ_64K, RW));
+	EXPECT_EQ(pat(0), dev_reads(_metadata, self, IOVA_V));
+	EXPECT_EQ(pat(3), dev_reads(_metadata, self, IOVA_V + 3 * SZ_4K));
+	/* unmapped: gone from the device's view at once */
+	size = SZ_64K;
+	ASSERT_EQ(0, unmap_dma(self->container, IOVA_V, &size, 0));
+	EXPECT_EQ(SZ_64K, size);
+	EXPECT_EQ(BLOCKED, dev_reads(_metadata, self, IOVA_V));
+	/* other memory at the same IOVA */
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf + 5 * SZ_4K,
+			     SZ_4K, VFIO_DMA_MAP_FLAG_READ));
+	EXPECT_EQ(pat(5), dev_reads(_metadata, self, IOVA_V));
+	/* read-only for the device: its write moves nothing */
+	memset(self->w, 0x77, DMA_LEN);
+	ASSERT_EQ(0, edu_dma(&self->e, IOVA_W, DMA_LEN, false));
+	ASSERT_EQ(0, edu_dma(&self->e, IOVA_V, DMA_LEN, true));
+	EXPECT_EQ(pat(5), self->buf[5 * SZ_4K]);
+	/* a 2 MiB mapping, read at its end */
+	size = 0;
+	ASSERT_EQ(0, unmap_dma(self->container, 0, &size, VFIO_DMA_UNMAP_FLAG_ALL));
+	EXPECT_EQ(2 * SZ_4K, size);	/* V and W */
+	ASSERT_EQ(0, map_dma(self->container, IOVA_W, self->w, SZ_4K, RW));
+	ASSERT_EQ(0, map_dma(self->container, 0x200000, self->buf, BUF_SIZE, RW));
+	EXPECT_EQ(pat(511), dev_reads(_metadata, self, 0x200000 + 511 * SZ_4K));
+}
+
+TEST_F(t1, map_dma_bad_input)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map), .flags = RW, .vaddr = (uintptr_t)self->buf,
+		.iova = IOVA_V, .size = SZ_4K,
+	};
+	struct vfio_iova_range ranges[8];
+	int c, i, n;
+	void *ro;
+
+	container_open(_metadata, self, VFIO_TYPE1v2_IOMMU);
+	c = self->container;
+	map.argsz = offsetofend(struct vfio_iommu_type1_dma_map, size) - 1;
+	EXPECT_EQ(-1, ioctl(c, VFIO_IOMMU_MAP_DMA, &map));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(EINVAL, map_dma(c, IOVA_V, self->buf, SZ_4K, RW | (1 << 5)));
+	EXPECT_EQ(EINVAL, map_dma(c, IOVA_V, self->buf, SZ_4K, 0));
+	EXPECT_EQ(EINVAL, map_dma(c, IOVA_V, self->buf, 0, RW));
+	EXPECT_EQ(EINVAL, map_dma(c, IOVA_V + 512, self->buf, SZ_4K, RW));
+	EXPECT_EQ(EINVAL, map_dma(c, IOVA_V, self->buf + 512, SZ_4K, RW));
+	EXPECT_EQ(EINVAL, map_dma(c, IOVA_V, self->buf, SZ_4K + 512, RW));
+	EXPECT_EQ(EINVAL, map_dma(c, -SZ_4K, self->buf, 2 * SZ_4K, RW));
+	EXPECT_EQ(EINVAL, map_dma(c, IOVA_V, (void *)-SZ_4K, 2 * SZ_4K, RW));
+	/* the MSI window, and IOVA the IOMMU does not translate */
+	EXPECT_EQ(EINVAL, map_dma(c, MSI_IOVA, self->buf, SZ_4K, RW));
+	/* every gap between the ranges GET_INFO gives, and past the last */
+	n = iova_ranges(c, ranges, 8);
+	ASSERT_LE(2, n);	/* the MSI window at least */
+	for (i = 0; i < n; i++) {
+		if (ranges[i].end == UINT64_MAX)
+			continue;
+		EXPECT_EQ(EINVAL, map_dma(c, ranges[i].end + 1, self->buf,
+					  SZ_4K, RW))
+			TH_LOG("IOVA %#llx, after a range",
+			       (unsigned long long)ranges[i].end + 1);
+	}
+	/* memory that is not there, or not writable for a writable map */
+	ro = mmap(NULL, SZ_4K, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	EXPECT_EQ(EFAULT, map_dma(c, IOVA_V, ro, SZ_4K, RW));
+	munmap(ro, SZ_4K);
+	EXPECT_EQ(EFAULT, map_dma(c, IOVA_V, ro, SZ_4K, RW));
+	/* the VADDR flag: type1 looks for the mapping; ours does not serve it */
+	EXPECT_EQ(self->ours ? EINVAL : ENOENT,
+		  map_dma(c, IOVA_V, self->buf, SZ_4K, VFIO_DMA_MAP_FLAG_VADDR));
+	/* none of that left a mapping: the range maps now, once */
+	ASSERT_EQ(0, map_dma(c, IOVA_V, self->buf, 2 * SZ_4K, RW));
+	EXPECT_EQ(EEXIST, map_dma(c, IOVA_V + SZ_4K, self->buf, SZ_4K, RW));
+	EXPECT_EQ(EEXIST, map_dma(c, IOVA_V - SZ_4K, self->buf, 2 * SZ_4K, RW));
+	EXPECT_EQ(pat(1), dev_reads(_metadata, self, IOVA_V + SZ_4K));
+}
+
+/* RLIMIT_MEMLOCK of the mapping process, without CAP_IPC_LOCK: ENOMEM */
+TEST_F(t1, map_dma_memlock_limit)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+	struct rlimit lim = { .rlim_cur = 64 * 1024, .rlim_max = 64 * 1024 };
+	uint64_t size = 16 * SZ_4K;
+
+	container_open(_metadata, self, VFIO_TYPE1v2_IOMMU);
+	/* this child process only: no CAP_IPC_LOCK, 64 KiB of memlock */
+	ASSERT_EQ(0, syscall(SYS_capget, &hdr, data));
+	data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &= ~CAP_TO_MASK(CAP_IPC_LOCK);
+	ASSERT_EQ(0, syscall(SYS_capset, &hdr, data));
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &lim));
+	/* W holds one page already */
+	EXPECT_EQ(ENOMEM, map_dma(self->container, IOVA_V, self->buf,
+				  32 * SZ_4K, RW));
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf, 8 * SZ_4K, RW));
+	EXPECT_EQ(pat(7), dev_reads(_metadata, self, IOVA_V + 7 * SZ_4K));
+	ASSERT_EQ(0, unmap_dma(self->container, IOVA_V, &size, 0));
+	EXPECT_EQ(8 * SZ_4K, size);
+	/* unmapped, uncharged: the same again fits */
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf, 8 * SZ_4K, RW));
+}
+
+/* Two mappings, A at V and B right after it */
+static void map_a_b(struct __test_metadata *_metadata, FIXTURE_DATA(t1) *self)
+{
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf, SZ_64K, RW));
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V + SZ_64K,
+			     self->buf + SZ_64K, SZ_64K, RW));
+}
+
+TEST_F(t1, unmap_dma_v2)
+{
+	uint64_t size;
+	int c;
+
+	container_open(_metadata, self, VFIO_TYPE1v2_IOMMU);
+	c = self->container;
+	map_a_b(_metadata, self);
+	/* a range that cuts a mapping: EINVAL, nothing unmapped */
+	size = SZ_4K;
+	EXPECT_EQ(EINVAL, unmap_dma(c, IOVA_V, &size, 0));
+	size = SZ_64K;
+	EXPECT_EQ(EINVAL, unmap_dma(c, IOVA_V + SZ_4K, &size, 0));
+	size = SZ_64K + SZ_4K;
+	EXPECT_EQ(EINVAL, unmap_dma(c, IOVA_V, &size, 0));
+	EXPECT_EQ(pat(0), dev_reads(_metadata, self, IOVA_V));
+	/* bad input */
+	size = 0;
+	EXPECT_EQ(EINVAL, unmap_dma(c, IOVA_V, &size, 0));
+	size = SZ_64K;
+	EXPECT_EQ(EINVAL, unmap_dma(c, IOVA_V + 512, &size, 0));
+	size = SZ_64K + 512;
+	EXPECT_EQ(EINVAL, unmap_dma(c, IOVA_V, &size, 0));
+	size = 2 * SZ_4K;
+	EXPECT_EQ(EINVAL, unmap_dma(c, -SZ_4K, &size, 0));
+	size = SZ_64K;
+	EXPECT_EQ(EINVAL, unmap_dma(c, IOVA_V, &size, 1 << 5));
+	EXPECT_EQ(EINVAL, unmap_dma(c, IOVA_V, &size, VFIO_DMA_UNMAP_FLAG_ALL));
+	size = 0;
+	EXPECT_EQ(EINVAL, unmap_dma(c, IOVA_V, &size, VFIO_DMA_UNMAP_FLAG_ALL));
+	/* the dirty bitmap needs its struct after the unmap: EINVAL either way */
+	size = SZ_64K;
+	EXPECT_EQ(EINVAL, unmap_dma(c, IOVA_V, &size,
+				    VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP));
+	/* a range with no mapping: success, nothing */
+	size = SZ_64K;
+	ASSERT_EQ(0, unmap_dma(c, 0x800000, &size, 0));
+	EXPECT_EQ(0, size);
+	/* both, exactly covered */
+	size = 2 * SZ_64K;
+	ASSERT_EQ(0, unmap_dma(c, IOVA_V, &size, 0));
+	EXPECT_EQ(2 * SZ_64K, size);
+	EXPECT_EQ(BLOCKED, dev_reads(_metadata, self, IOVA_V));
+	/* a range covering more than the mappings is fine */
+	map_a_b(_metadata, self);
+	size = 0x400000;
+	ASSERT_EQ(0, unmap_dma(c, 0x0, &size, 0));
+	EXPECT_EQ(2 * SZ_64K + SZ_4K, size);	/* W too */
+	ASSERT_EQ(0, map_dma(c, IOVA_W, self->w, SZ_4K, RW));
+	/* ALL: everything, W too */
+	map_a_b(_metadata, self);
+	size = 0;
+	ASSERT_EQ(0, unmap_dma(c, 0, &size, VFIO_DMA_UNMAP_FLAG_ALL));
+	EXPECT_EQ(2 * SZ_64K + SZ_4K, size);
+	size = 0;
+	ASSERT_EQ(0, unmap_dma(c, 0, &size, VFIO_DMA_UNMAP_FLAG_ALL));
+	EXPECT_EQ(0, size);
+}
+
+TEST_F(t1, unmap_dma_v1)
+{
+	uint64_t size;
+	int c;
+
+	container_open(_metadata, self, VFIO_TYPE1_IOMMU);
+	c = self->container;
+	map_a_b(_metadata, self);
+	/* starting inside a mapping: success, nothing unmapped */
+	size = SZ_4K;
+	ASSERT_EQ(0, unmap_dma(c, IOVA_V + SZ_4K, &size, 0));
+	EXPECT_EQ(0, size);
+	size = 2 * SZ_64K;
+	ASSERT_EQ(0, unmap_dma(c, IOVA_V + SZ_4K, &size, 0));
+	EXPECT_EQ(0, size);
+	EXPECT_EQ(pat(1), dev_reads(_metadata, self, IOVA_V + SZ_4K));
+	/* covering a mapping's first page: the whole mapping goes */
+	size = SZ_4K;
+	ASSERT_EQ(0, unmap_dma(c, IOVA_V, &size, 0));
+	EXPECT_EQ(SZ_64K, size);
+	EXPECT_EQ(BLOCKED, dev_reads(_metadata, self, IOVA_V + SZ_4K));
+	EXPECT_EQ(pat(16), dev_reads(_metadata, self, IOVA_V + SZ_64K));
+	/* B from before its start, past... up to its second page */
+	size = SZ_64K + 2 * SZ_4K;
+	ASSERT_EQ(0, unmap_dma(c, IOVA_V, &size, 0));
+	EXPECT_EQ(SZ_64K, size);
+	EXPECT_EQ(BLOCKED, dev_reads(_metadata, self, IOVA_V + SZ_64K));
+}
+
+/* --- scale ----------------------------------------------------------------- */
+
+/*
+ * MANY 4 KiB mappings of one page, then all of them unmapped in one call.
+ * Type1 stops at its dma_entry_limit (ENOSPC); ours has no limit.
+ */
+TEST_F(t1, many_mappings)
+{
+	FILE *f = fopen("/sys/module/vfio_iommu_type1/parameters/dma_entry_limit",
+			"r");
+	unsigned int limit = 0;
+	/* edu's DMA reaches 256 MiB: the first 61,440 of them */
+	uint64_t size, base = 0x1000000ULL;
+	int i, ret = 0;
+
+	if (f) {
+		if (fscanf(f, "%u", &limit) != 1)
+			limit = 0;
+		fclose(f);
+	}
+	container_open(_metadata, self, VFIO_TYPE1v2_IOMMU);
+	for (i = 0; i < MANY; i++) {
+		ret = map_dma(self->container, base + i * SZ_4K, self->buf,
+			      SZ_4K, RW);
+		if (ret)
+			break;
+	}
+	if (self->ours) {
+		EXPECT_EQ(MANY, i) TH_LOG("map %d: %s", i, strerror(ret));
+	} else {
+		/* W is one of type1's entries */
+		ASSERT_NE(0, limit);
+		EXPECT_EQ(ENOSPC, ret);
+		EXPECT_EQ(limit - 1, i);
+	}
+	TH_LOG("%d mappings of 4 KiB%s", i,
+	       ret ? ", then ENOSPC (type1's dma_entry_limit)" : "");
+	ASSERT_LT(60000, i);
+	EXPECT_EQ(pat(0), dev_reads(_metadata, self, base));
+	EXPECT_EQ(pat(0), dev_reads(_metadata, self, base + 60000 * SZ_4K));
+	size = 0;
+	ASSERT_EQ(0, unmap_dma(self->container, 0, &size,
+			       VFIO_DMA_UNMAP_FLAG_ALL));
+	EXPECT_EQ((uint64_t)(i + 1) * SZ_4K, size);
+}
+
+/* --- the container's groups ------------------------------------------------ */
+
+/*
+ * The pair of edu functions that share a group (the other group of the
+ * guest without a bridge in it), both handed to vfio-pci; its group file.
+ */
+static int open_pair_group(struct edu *pair)
+{
+	struct edu edus[EDU_MAX];
+	int n = edu_find(edus), found = 0;
+	char path[64];
+
+	for (int i = 0; i < n && found < 2; i++) {
+		if (edus[i].group < 0 || edu_group_size(edus[i].group) != 2 ||
+		    (found && edus[i].group != pair[0].group))
+			continue;
+		pair[found++] = edus[i];
+	}
+	if (found != 2 || edu_use_driver(&pair[0], "vfio-pci") ||
+	    edu_use_driver(&pair[1], "vfio-pci"))
+		return -1;
+	snprintf(path, sizeof(path), "/dev/vfio/%d", pair[0].group);
+	return open(path, O_RDWR | O_CLOEXEC);
+}
+
+/* What device e reads at iova; W must be mapped (see dev_reads()). */
+static int other_reads(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(t1) *self, struct edu *e, uint64_t iova)
+{
+	struct edu keep = self->e;
+	int ret;
+
+	self->e = *e;
+	ret = dev_reads(_metadata, self, iova);
+	self->e = keep;
+	return ret;
+}
+
+/*
+ * A second group joins a container with mappings (a group of two devices:
+ * both are bound and attached), leaves it while the first stays, and
+ * joins again: each time it meets every mapping the container has.
+ */
+TEST_F(t1, second_group_leaves_and_returns)
+{
+	struct edu pair[2] = {};
+	int pair_fd, dev_fd, round;
+
+	pair_fd = open_pair_group(pair);
+	ASSERT_LE(0, pair_fd) TH_LOG("no pair of edu functions in one group");
+	container_open(_metadata, self, VFIO_TYPE1v2_IOMMU);
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf, SZ_64K, RW));
+	for (round = 0; round < 2; round++) {
+		ASSERT_EQ(0, ioctl(pair_fd, VFIO_GROUP_SET_CONTAINER,
+				   &self->container));
+		dev_fd = ioctl(pair_fd, VFIO_GROUP_GET_DEVICE_FD, pair[1].name);
+		ASSERT_LE(0, dev_fd);
+		ASSERT_EQ(0, edu_open_vfio(&pair[1], dev_fd));
+		EXPECT_EQ(pat(2), other_reads(_metadata, self, &pair[1],
+					      IOVA_V + 2 * SZ_4K));
+		/* a mapping made now reaches both groups */
+		ASSERT_EQ(0, map_dma(self->container, 0x800000,
+				     self->buf + 9 * SZ_4K, SZ_4K, RW));
+		EXPECT_EQ(pat(9), other_reads(_metadata, self, &pair[1],
+					      0x800000));
+		EXPECT_EQ(pat(9), dev_reads(_metadata, self, 0x800000));
+		edu_close(&pair[1]);
+		close(dev_fd);
+		ASSERT_EQ(0, ioctl(pair_fd, VFIO_GROUP_UNSET_CONTAINER));
+		/* the first group keeps the container and its mappings */
+		EXPECT_EQ(pat(0), dev_reads(_metadata, self, IOVA_V));
+		uint64_t size = SZ_4K;
+
+		ASSERT_EQ(0, unmap_dma(self->container, 0x800000, &size, 0));
+		EXPECT_EQ(SZ_4K, size);
+	}
+	close(pair_fd);
+}
+
+/* pinned_pages of iommu_replace.ko, -1 where it has no such counter */
+static long ours_pinned(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/iommu_replace/pinned_pages", "r");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/*
+ * The VMM killed with maps live and its device attached: the group is
+ * free for the next one, whose container starts empty, and (ours) no page
+ * stays pinned.
+ */
+TEST_F(t1, vmm_killed_mid_flow)
+{
+	long before = ours_pinned(), after = -1;
+	int status, ready[2], tries;
+	pid_t pid;
+	char c;
+
+	if (self->ours) {
+		ASSERT_LE(0, before) TH_LOG("no debugfs counter pinned_pages");
+	}
+	/* VFIO lets one file have the group: the VMM opens its own */
+	close(self->group_fd);
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(ready[0]);
+		self->group_fd = open_edu_group(&self->e);
+		container_open(_metadata, self, VFIO_TYPE1v2_IOMMU);
+		if (map_dma(self->container, IOVA_V, self->buf, BUF_SIZE, RW) ||
+		    dev_reads(_metadata, self, IOVA_V) != pat(0))
+			_exit(1);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(1);
+	}
+	close(ready[1]);
+	EXPECT_EQ(1, read(ready[0], &c, 1)) TH_LOG("the VMM failed to start");
+	close(ready[0]);
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+
+	/* the last references go in a work item: give it a moment */
+	for (tries = 0; self->ours && tries < 50; tries++) {
+		after = ours_pinned();
+		if (after == before)
+			break;
+		usleep(100000);
+	}
+	if (self->ours) {
+		EXPECT_EQ(before, after) TH_LOG("pages left pinned");
+	}
+	self->group_fd = open_edu_group(&self->e);
+	ASSERT_LE(0, self->group_fd) TH_LOG("the group is not free");
+	container_open(_metadata, self, VFIO_TYPE1v2_IOMMU);
+	EXPECT_EQ(BLOCKED, dev_reads(_metadata, self, IOVA_V));
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf, SZ_4K, RW));
+	EXPECT_EQ(pat(0), dev_reads(_metadata, self, IOVA_V));
+}
+
+TEST_HARNESS_MAIN
