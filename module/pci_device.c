@@ -757,9 +757,6 @@ struct iorp_device **iorp_pci_bind_group(struct iorp_ctx *ctx,
 			ret = -EOPNOTSUPP;
 			goto out_put_devs;
 		}
-		ret = iorp_pci_check_iommu(to_pci_dev(gd.devs[i]), iommu_group);
-		if (ret)
-			goto out_put_devs;
 	}
 
 	mutex_lock(&iorp_pci_lock);
@@ -767,12 +764,20 @@ struct iorp_device **iorp_pci_bind_group(struct iorp_ctx *ctx,
 		struct device *dev = gd.devs[made];
 		struct iorp_device *idev;
 
-		/* released by the core already: not in the group any more */
+		/*
+		 * Released by the core already: not in the group any more.
+		 * Else, with iorp_pci_lock held, the core cannot release it
+		 * until the notifier has seen its DEL_DEVICE (then it is
+		 * leaving, iorp_pci_add()): its IOMMU state may be read.
+		 */
 		if (dev->iommu_group != iommu_group ||
-		    !device_is_registered(dev)) {
+		    !device_is_registered(dev) || iorp_pci_leaving_dev == dev) {
 			ret = -ENODEV;
 			break;
 		}
+		ret = iorp_pci_check_iommu(to_pci_dev(dev), iommu_group);
+		if (ret)
+			break;
 		pci = iorp_pci_dev_alloc(to_pci_dev(dev));
 		if (!pci) {
 			ret = -ENOMEM;

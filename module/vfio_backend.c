@@ -280,7 +280,8 @@ static long iorp_vfio_check_extension(struct iorp_vfio_container *container,
 	case VFIO_TYPE1_IOMMU:
 	case VFIO_TYPE1v2_IOMMU:
 	case VFIO_UNMAP_ALL:
-		return READ_ONCE(vfio_type1);
+		/* a container of our own type serves none of type1's ioctls */
+		return container ? container->type1 : READ_ONCE(vfio_type1);
 	case VFIO_DMA_CC_IOMMU:
 		/* no container yet: nothing to say, as type1 answers */
 		return container ? iorp_vfio_cache_coherent(container) : 0;
@@ -346,25 +347,30 @@ static long iorp_vfio_link(struct iorp_vfio_container *container,
  * VFIO calls with none of its locks, so the last group may be leaving and
  * the container being released: the context's file, taken under
  * iorp_vfio_lock while the container is still listed, keeps the context
- * and its IOAS for the call.
+ * and its IOAS for the call. What this cannot tell apart is a container
+ * released and another one allocated at the same address meanwhile: a
+ * call racing its own container's release may then land in that other
+ * one. Only VFIO could close that window (its own type1 frees the
+ * container's data under such a call).
  */
 static long iorp_vfio_type1_ioctl(struct iorp_vfio_container *container,
 				  unsigned int cmd, unsigned long arg)
 {
 	struct file *file = NULL;
+	bool v2 = false, live;
 	u32 ioas_id = 0;
-	bool v2 = false;
 	long ret;
 
 	mutex_lock(&iorp_vfio_lock);
-	if (iorp_vfio_container_live(container) && container->type1) {
+	live = iorp_vfio_container_live(container);
+	if (live && container->type1) {
 		file = get_file(container->file);
 		ioas_id = container->ioas_id;
 		v2 = container->v2;
 	}
 	mutex_unlock(&iorp_vfio_lock);
-	if (!file)
-		return -ENOTTY;	/* one of ours, not type1 */
+	if (!file)	/* released (VFIO's answer then), or of our own type */
+		return live ? -ENOTTY : -EINVAL;
 	ret = iorp_type1_ioctl(iorp_ctx_from_file(file), ioas_id, v2, cmd,
 			       (void __user *)arg);
 	fput(file);
@@ -390,7 +396,13 @@ static long iorp_vfio_ioctl(void *data, unsigned int cmd, unsigned long arg)
  * Type1: bind the group's devices to the container's context and attach
  * them to its IOAS, which fills a page table for the group from every
  * mapping the container has. VFIO's locks are held: the group's lock may
- * wait on a pin, but only of a MAP_DMA of this container.
+ * wait on a pin, but only of a MAP_DMA of this container; a switch may
+ * wait for a device of the group being removed (domain_switch.c), whose
+ * removal past its DEL_DEVICE takes none of VFIO's locks (a vfio-pci
+ * device leaves VFIO in its driver's remove, before that).
+ *
+ * A refusal at VFIO_SET_IOMMU makes VFIO offer the container to the next
+ * backend, vfio_iommu_type1 if loaded: said in the kernel log.
  */
 static int iorp_vfio_type1_attach(struct iorp_vfio_container *container,
 				  struct iorp_vfio_group *vgroup)
@@ -405,7 +417,7 @@ static int iorp_vfio_type1_attach(struct iorp_vfio_container *container,
 	if (IS_ERR(vgroup->idevs)) {
 		ret = PTR_ERR(vgroup->idevs);
 		vgroup->idevs = NULL;
-		return ret;
+		goto out_refused;
 	}
 	for (i = 0; i < vgroup->nr_idevs; i++) {
 		u32 pt_id = container->ioas_id;
@@ -414,13 +426,22 @@ static int iorp_vfio_type1_attach(struct iorp_vfio_container *container,
 		if (ret) {
 			iorp_pci_unbind_group(vgroup->idevs, vgroup->nr_idevs);
 			vgroup->idevs = NULL;
-			return ret;
+			goto out_refused;
 		}
 	}
 	return 0;
+
+out_refused:
+	pr_info_ratelimited("iommu-replace: type1 container: iommu group %d refused (error %d)\n",
+			    iommu_group_id(vgroup->iommu_group), ret);
+	return ret;
 }
 
-/* Type1: unbind the devices of a group that left its container. */
+/*
+ * Type1: unbind the devices of a group that left its container. The file
+ * holds this module; its last fput() here is deferred (a kworker's), and
+ * module exit drains iorp_vfio_wq first anyway.
+ */
 static void iorp_vfio_type1_reap(struct work_struct *work)
 {
 	struct iorp_vfio_group *vgroup = container_of(work,
@@ -526,8 +547,12 @@ void iorp_vfio_init(void)
 	 * vfio_iommu_type1 registered before this one, type1 containers are
 	 * ours (until somebody loads vfio_iommu_type1 anew).
 	 */
-	if (vfio_type1 && request_module("vfio_iommu_type1"))
-		pr_info("iommu-replace: vfio_iommu_type1 not loaded; type1 containers are ours\n");
+	if (vfio_type1) {
+		ret = request_module("vfio_iommu_type1");
+		if (ret)
+			pr_info("iommu-replace: modprobe vfio_iommu_type1 failed (%d): should it be loaded after this module, type1 containers are its\n",
+				ret);
+	}
 	ret = vfio_register_iommu_driver(&iorp_vfio_ops);
 	if (ret) {
 		pr_warn("iommu-replace: VFIO IOMMU backend not registered (error %d)\n",

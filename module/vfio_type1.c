@@ -58,7 +58,7 @@ static int iorp_type1_map(struct iorp_ctx *ctx, struct iorp_ioas *ioas,
 	struct vfio_iommu_type1_dma_map map;
 	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map, size);
 	unsigned long pgsize, iova, last;
-	int prot = 0;
+	int prot = IOMMU_CACHE;	/* as every map of ours, and type1's */
 
 	if (copy_from_user(&map, uarg, minsz))
 		return -EFAULT;
@@ -69,7 +69,7 @@ static int iorp_type1_map(struct iorp_ctx *ctx, struct iorp_ioas *ioas,
 		prot |= IOMMU_WRITE;
 	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
 		prot |= IOMMU_READ;
-	if (!prot)
+	if (!(prot & (IOMMU_READ | IOMMU_WRITE)))
 		return -EINVAL;
 	pgsize = iorp_type1_pgsize(ioas);
 	if (!map.size || (map.size | map.iova | map.vaddr) & (pgsize - 1))
