@@ -694,17 +694,26 @@ struct iorp_group_devs {
 	struct device **devs;
 	unsigned int room;
 	unsigned int nr;
-	bool overflow;
+	int ret;
 };
 
+/*
+ * Under the iommu group's mutex: the core frees a device's IOMMU state
+ * only once the device has left the group under that mutex, so what every
+ * bind checks of each device's IOMMU is read here.
+ */
 static int iorp_pci_collect_dev(struct device *dev, void *data)
 {
 	struct iorp_group_devs *gd = data;
 
-	if (gd->nr == gd->room) {
-		gd->overflow = true;
-		return -ENOSPC;
-	}
+	if (gd->nr == gd->room)
+		gd->ret = -EAGAIN;	/* a device joined the group meanwhile */
+	else if (!dev_is_pci(dev))
+		gd->ret = -EOPNOTSUPP;
+	else if (!device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY))
+		gd->ret = -EINVAL;
+	if (gd->ret)
+		return gd->ret;
 	gd->devs[gd->nr++] = get_device(dev);
 	return 0;
 }
@@ -723,7 +732,8 @@ static int iorp_pci_collect_dev(struct device *dev, void *data)
  * ownership. A removal is caught as at a bind: under iorp_pci_lock a
  * device is either still in the group and not leaving (the notifier will
  * then find it bound), or refused (ENODEV). Only PCI devices are served
- * (EOPNOTSUPP for a group with another kind).
+ * (EOPNOTSUPP for a group with another kind); the checks of a bind are
+ * made of every device (EINVAL, EPERM).
  *
  * Return: the devices, published, each with a reference for the caller,
  * which ends them with iorp_pci_unbind_group(); or an ERR_PTR.
@@ -748,15 +758,16 @@ struct iorp_device **iorp_pci_bind_group(struct iorp_ctx *ctx,
 		goto out_free;
 	}
 	iommu_group_for_each_dev(iommu_group, &gd, iorp_pci_collect_dev);
-	if (gd.overflow) {
-		ret = -EAGAIN;	/* a device joined the group meanwhile */
+	ret = gd.ret;
+	if (ret)
 		goto out_put_devs;
-	}
-	for (i = 0; i < gd.nr; i++) {
-		if (!dev_is_pci(gd.devs[i])) {
-			ret = -EOPNOTSUPP;
+	if (!iorp_group_has_isolated_msi(iommu_group, gd.devs[0])) {
+		if (!allow_unsafe_interrupts) {
+			ret = -EPERM;
 			goto out_put_devs;
 		}
+		pr_warn("iommu_replace: iommu group %d: MSIs not isolated; bound because allow_unsafe_interrupts is set\n",
+			iommu_group_id(iommu_group));
 	}
 
 	mutex_lock(&iorp_pci_lock);
@@ -764,20 +775,12 @@ struct iorp_device **iorp_pci_bind_group(struct iorp_ctx *ctx,
 		struct device *dev = gd.devs[made];
 		struct iorp_device *idev;
 
-		/*
-		 * Released by the core already: not in the group any more.
-		 * Else, with iorp_pci_lock held, the core cannot release it
-		 * until the notifier has seen its DEL_DEVICE (then it is
-		 * leaving, iorp_pci_add()): its IOMMU state may be read.
-		 */
+		/* released by the core already: not in the group any more */
 		if (dev->iommu_group != iommu_group ||
-		    !device_is_registered(dev) || iorp_pci_leaving_dev == dev) {
+		    !device_is_registered(dev)) {
 			ret = -ENODEV;
 			break;
 		}
-		ret = iorp_pci_check_iommu(to_pci_dev(dev), iommu_group);
-		if (ret)
-			break;
 		pci = iorp_pci_dev_alloc(to_pci_dev(dev));
 		if (!pci) {
 			ret = -ENOMEM;

@@ -393,51 +393,6 @@ static long iorp_vfio_ioctl(void *data, unsigned int cmd, unsigned long arg)
 }
 
 /*
- * Type1: bind the group's devices to the container's context and attach
- * them to its IOAS, which fills a page table for the group from every
- * mapping the container has. VFIO's locks are held: the group's lock may
- * wait on a pin, but only of a MAP_DMA of this container; a switch may
- * wait for a device of the group being removed (domain_switch.c), whose
- * removal past its DEL_DEVICE takes none of VFIO's locks (a vfio-pci
- * device leaves VFIO in its driver's remove, before that).
- *
- * A refusal at VFIO_SET_IOMMU makes VFIO offer the container to the next
- * backend, vfio_iommu_type1 if loaded: said in the kernel log.
- */
-static int iorp_vfio_type1_attach(struct iorp_vfio_container *container,
-				  struct iorp_vfio_group *vgroup)
-{
-	unsigned int i;
-	int ret;
-
-	vgroup->idevs = iorp_pci_bind_group(container->ctx,
-					    vgroup->iommu_group,
-					    vgroup->coherent,
-					    &vgroup->nr_idevs);
-	if (IS_ERR(vgroup->idevs)) {
-		ret = PTR_ERR(vgroup->idevs);
-		vgroup->idevs = NULL;
-		goto out_refused;
-	}
-	for (i = 0; i < vgroup->nr_idevs; i++) {
-		u32 pt_id = container->ioas_id;
-
-		ret = iorp_device_attach(vgroup->idevs[i], &pt_id);
-		if (ret) {
-			iorp_pci_unbind_group(vgroup->idevs, vgroup->nr_idevs);
-			vgroup->idevs = NULL;
-			goto out_refused;
-		}
-	}
-	return 0;
-
-out_refused:
-	pr_info_ratelimited("iommu-replace: type1 container: iommu group %d refused (error %d)\n",
-			    iommu_group_id(vgroup->iommu_group), ret);
-	return ret;
-}
-
-/*
  * Type1: unbind the devices of a group that left its container. The file
  * holds this module; its last fput() here is deferred (a kworker's), and
  * module exit drains iorp_vfio_wq first anyway.
@@ -451,6 +406,63 @@ static void iorp_vfio_type1_reap(struct work_struct *work)
 	iorp_pci_unbind_group(vgroup->idevs, vgroup->nr_idevs);
 	fput(vgroup->file);
 	kfree(vgroup);
+}
+
+/*
+ * Type1: bind the group's devices to the container's context and attach
+ * them to its IOAS, which fills a page table for the group from every
+ * mapping the container has. VFIO's locks are held: the group's lock may
+ * wait on a pin, but only of a MAP_DMA of this container; the attach's
+ * switch may wait (killable) for a device of the group being removed
+ * (domain_switch.c), whose removal past its DEL_DEVICE needs none of
+ * VFIO's locks: a vfio-pci device leaves VFIO in its driver's remove,
+ * before that, unless root bound vfio-pci to it again in between (then a
+ * fatal signal ends the wait). A failed attach is undone without a wait.
+ *
+ * A refusal at VFIO_SET_IOMMU makes VFIO offer the container to the next
+ * backend, vfio_iommu_type1 if loaded: said in the kernel log.
+ */
+static int iorp_vfio_type1_attach(struct iorp_vfio_container *container,
+				  struct iorp_vfio_group *vgroup)
+{
+	int id = iommu_group_id(vgroup->iommu_group);
+	unsigned int i;
+	int ret;
+
+	vgroup->idevs = iorp_pci_bind_group(container->ctx,
+					    vgroup->iommu_group,
+					    vgroup->coherent,
+					    &vgroup->nr_idevs);
+	if (IS_ERR(vgroup->idevs)) {
+		ret = PTR_ERR(vgroup->idevs);
+		kfree(vgroup);
+		goto out_refused;
+	}
+	for (i = 0; i < vgroup->nr_idevs; i++) {
+		u32 pt_id = container->ioas_id;
+
+		ret = iorp_device_attach(vgroup->idevs[i], &pt_id);
+		if (ret) {
+			/*
+			 * Undone as when the group leaves: blocked now, with
+			 * no wait for a device being removed (under VFIO's
+			 * locks), and unbound by the reap work, which owns
+			 * @vgroup from here.
+			 */
+			iorp_pci_vfio_group_left(container->ctx,
+						 vgroup->iommu_group);
+			vgroup->file = get_file(container->file);
+			INIT_WORK(&vgroup->reap_work, iorp_vfio_type1_reap);
+			queue_work(iorp_vfio_wq, &vgroup->reap_work);
+			goto out_refused;
+		}
+	}
+	return 0;
+
+out_refused:
+	pr_info_ratelimited("iommu-replace: type1 container: iommu group %d refused (error %d)\n",
+			    id, ret);
+	return ret;
 }
 
 static int iorp_vfio_attach_group(void *data, struct iommu_group *iommu_group,
@@ -473,12 +485,11 @@ static int iorp_vfio_attach_group(void *data, struct iommu_group *iommu_group,
 	vgroup->iommu_group = iommu_group;
 	vgroup->coherent = iorp_pci_group_coherent(iommu_group);
 	if (container->type1) {
+		/* on failure, @vgroup is freed or the reap work's */
 		int ret = iorp_vfio_type1_attach(container, vgroup);
 
-		if (ret) {
-			kfree(vgroup);
+		if (ret)
 			return ret;
-		}
 	}
 
 	mutex_lock(&iorp_vfio_lock);
