@@ -562,7 +562,7 @@ static void iorp_pci_gone_work(struct work_struct *work)
 	iorp_device_detach(pci->idev);
 }
 
-/* What every bind checks of a device's IOMMU. */
+/* What a bind checks of a device's IOMMU (iorp_pci_collect_dev(): the same). */
 static int iorp_pci_check_iommu(struct pci_dev *pdev,
 				struct iommu_group *iommu_group)
 {
