@@ -285,6 +285,8 @@ TEST(qemu_vfio_pci_dma_through_type1_container)
 		usleep(100000);
 	}
 	EXPECT_EQ(before, after) TH_LOG("pages left pinned");
+	/* the guest as it was, for the suites after this one */
+	EXPECT_EQ(0, edu_load_module("vfio_iommu_type1"));
 }
 
 TEST_HARNESS_MAIN
