@@ -164,6 +164,37 @@ static inline int edu_group_size(int group)
 	return n;
 }
 
+/* Is iommu_replace.ko's boolean parameter name set ('Y')? */
+static inline bool edu_module_param_set(const char *name)
+{
+	char path[128], c = 'N';
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/iommu_replace/parameters/%s",
+		 name);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (fscanf(f, " %c", &c) != 1)
+		c = 'N';
+	fclose(f);
+	return c == 'Y';
+}
+
+/* iommu_replace.ko's debugfs counter pinned_pages; -1 where there is none */
+static inline long edu_module_pinned_pages(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/iommu_replace/pinned_pages", "r");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
 /* Load a module and its dependencies by name, as modprobe would. */
 static inline int edu_load_module(const char *name)
 {

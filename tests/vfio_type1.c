@@ -49,22 +49,6 @@
 #define offsetofend(type, member) \
 	(offsetof(type, member) + sizeof(((type *)0)->member))
 
-static bool param_set(const char *name)
-{
-	char path[128], c = 'N';
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/iommu_replace/parameters/%s",
-		 name);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	if (fscanf(f, " %c", &c) != 1)
-		c = 'N';
-	fclose(f);
-	return c == 'Y';
-}
-
 /*
  * Does iommu_replace.ko serve type1 containers in this guest? Loaded with
  * vfio_type1=1. (Its VFIO backend must then be registered: the setup
@@ -72,7 +56,7 @@ static bool param_set(const char *name)
  */
 static bool ours_expected(void)
 {
-	return param_set("vfio_type1");
+	return edu_module_param_set("vfio_type1");
 }
 
 /* The build's word on the backend (modinfo vfio_backend), from the host. */
@@ -209,7 +193,7 @@ FIXTURE_SETUP(t1)
 {
 	self->container = self->device_fd = -1;
 	self->ours = ours_expected();
-	if (self->ours && !param_set("vfio_backend")) {
+	if (self->ours && !edu_module_param_set("vfio_backend")) {
 		ASSERT_NE(0, strncmp(backend_status(), "built:", 6))
 			TH_LOG("built with the backend (%s), not registered",
 			       backend_status());
@@ -745,20 +729,6 @@ TEST_F(t1, second_group_leaves_and_returns)
 	close(pair_fd);
 }
 
-/* pinned_pages of iommu_replace.ko, -1 where it has no such counter */
-static long ours_pinned(void)
-{
-	FILE *f = fopen("/sys/kernel/debug/iommu_replace/pinned_pages", "r");
-	long n = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
-}
-
 /*
  * The VMM killed with maps live and its device attached: the group is
  * free for the next one, whose container starts empty, and (ours) no page
@@ -766,7 +736,7 @@ static long ours_pinned(void)
  */
 TEST_F(t1, vmm_killed_mid_flow)
 {
-	long before = ours_pinned(), after = -1;
+	long before = edu_module_pinned_pages(), after = -1;
 	int status, ready[2], tries;
 	pid_t pid;
 	char c;
@@ -774,7 +744,7 @@ TEST_F(t1, vmm_killed_mid_flow)
 	/* what an earlier test's process had is let go in a work item */
 	for (tries = 0; self->ours && before && tries < 100; tries++) {
 		usleep(100000);
-		before = ours_pinned();
+		before = edu_module_pinned_pages();
 	}
 
 	if (self->ours) {
@@ -806,7 +776,7 @@ TEST_F(t1, vmm_killed_mid_flow)
 
 	/* the last references go in a work item: give it a moment */
 	for (tries = 0; self->ours && tries < 50; tries++) {
-		after = ours_pinned();
+		after = edu_module_pinned_pages();
 		if (after == before)
 			break;
 		usleep(100000);

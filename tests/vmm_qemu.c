@@ -43,35 +43,6 @@
 #define DMA_LEN		64
 #define INNER_RAM_MIB	128
 
-static long pinned(void)
-{
-	FILE *f = fopen("/sys/kernel/debug/iommu_replace/pinned_pages", "r");
-	long n = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
-}
-
-static bool param_set(const char *name)
-{
-	char path[128], c = 'N';
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/iommu_replace/parameters/%s",
-		 name);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	if (fscanf(f, " %c", &c) != 1)
-		c = 'N';
-	fclose(f);
-	return c == 'Y';
-}
-
 /* Unload the kernel's type1 backend, so only ours can serve type1. */
 static int unload_kernel_type1(void)
 {
@@ -227,7 +198,7 @@ TEST(qemu_vfio_pci_dma_through_type1_container)
 
 	/* the suite's lanes carry QEMU (tests/qemu/run-lane) */
 	ASSERT_EQ(0, access(QEMU, X_OK)) TH_LOG("no %s in this guest", QEMU);
-	ASSERT_TRUE(param_set("vfio_backend") && param_set("vfio_type1"))
+	ASSERT_TRUE(edu_module_param_set("vfio_backend") && edu_module_param_set("vfio_type1"))
 		TH_LOG("the module must serve type1 (vfio_type1=1, backend built)");
 	ASSERT_EQ(0, edu_load_vfio_pci());
 	ASSERT_EQ(0, unload_kernel_type1())
@@ -240,13 +211,13 @@ TEST(qemu_vfio_pci_dma_through_type1_container)
 	}
 	ASSERT_LE(0, e.group) TH_LOG("no edu device alone in its group");
 	ASSERT_EQ(0, edu_use_driver(&e, "vfio-pci"));
-	before = pinned();
+	before = edu_module_pinned_pages();
 	ASSERT_LE(0, before);
 
 	ASSERT_EQ(0, qemu_start(&q, &e)) TH_LOG("QEMU did not come up");
 	/* the inner machine is built by the first answer: RAM mapped */
 	ASSERT_EQ(0, qt(&q, "outl 0xcf8 0x80000000")) TH_LOG("qtest: %s", q.line);
-	during = pinned();
+	during = edu_module_pinned_pages();
 	EXPECT_LE(before + INNER_RAM_MIB * 256, during)
 		TH_LOG("QEMU's RAM is not pinned by iommu_replace.ko");
 	TH_LOG("QEMU runs; iommu_replace.ko pins %ld pages", during - before);
@@ -279,7 +250,7 @@ TEST(qemu_vfio_pci_dma_through_type1_container)
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		TH_LOG("QEMU status %#x", status);
 	for (tries = 0; tries < 50; tries++) {
-		after = pinned();
+		after = edu_module_pinned_pages();
 		if (after == before)
 			break;
 		usleep(100000);
