@@ -497,6 +497,43 @@ void iorp_device_detach(struct iorp_device *idev)
 	mutex_unlock(&agroup->lock);
 }
 
+/**
+ * iorp_device_hold_hwpt() - the HWPT a device is attached to, held
+ * @idev: the device
+ *
+ * The reference keeps the HWPT, an automatic one too, with its IOMMU
+ * domain filled, after its devices left it, so they can go back to it
+ * with a switch that neither allocates nor pins.
+ *
+ * Return: the HWPT, to give to iorp_device_put_hwpt(), or NULL if the
+ * device is not attached.
+ */
+struct iorp_hwpt *iorp_device_hold_hwpt(struct iorp_device *idev)
+{
+	struct iorp_attach_group *agroup = idev->agroup;
+	struct iorp_hwpt *hwpt = NULL;
+
+	mutex_lock(&agroup->lock);
+	if (idev->attached) {
+		hwpt = agroup->hwpt;
+		refcount_inc(&hwpt->obj.users);	/* attached: not the last */
+	}
+	mutex_unlock(&agroup->lock);
+	return hwpt;
+}
+
+/**
+ * iorp_device_put_hwpt() - drop iorp_device_hold_hwpt()'s reference
+ * @hwpt: the HWPT
+ *
+ * An automatic HWPT no device uses any more is destroyed. No agroup->lock
+ * or ioas->mutex may be held.
+ */
+void iorp_device_put_hwpt(struct iorp_hwpt *hwpt)
+{
+	iorp_hwpt_put_attached(hwpt, 1);
+}
+
 /*
  * Put back what a successful change did, because its answer could not be
  * written: an attached device goes back to the HWPT it had (refs still

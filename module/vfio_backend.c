@@ -35,6 +35,9 @@
  * context and attaches them to the IOAS (pci_device.c,
  * iorp_pci_bind_group()); VFIO's detach blocks the group as above, and a
  * work item unbinds the devices. Type1's ioctls are vfio_type1.c's.
+ * IOMMU_REPLACE_TYPE1_IOAS (type1's REPLACE extension) gives such a
+ * container more IOASes: MAP_DMA and UNMAP_DMA act on the selected one,
+ * and SWITCH moves every device to another one at once.
  *
  * Without a verified layout of the private interface for the target
  * kernel (module/compat/vfio-layout), none of this is built, and modinfo
@@ -51,11 +54,20 @@
  * container. Order: VFIO's locks, then iorp_pci_lock, then iorp_vfio_lock
  * (bind looks a group up under iorp_pci_lock); detach_group drops
  * iorp_vfio_lock before it calls pci_device.c.
+ *
+ * A type1 container's ioas_lock comes before all of those but VFIO's: it
+ * makes one thing at a time of a group's attach, a left group's unbind (the
+ * reap work), MAP_DMA, UNMAP_DMA, GET_INFO and the IOMMU_REPLACE_TYPE1_IOAS
+ * ops (as type1 serves its ioctls under its own lock), so SWITCH sees every
+ * device once and none is unbound under it; it guards the IOAS IDs. An
+ * ioctl or a reap work holds the container (kref) while it runs; the last
+ * reference fputs the context's file.
  */
 #include <linux/device.h>
 #include <linux/file.h>
 #include <linux/iommu.h>
 #include <linux/kmod.h>
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -91,8 +103,8 @@ MODULE_PARM_DESC(vfio_type1,
  * @coherent: every device's IOMMU forces DMA to snoop CPU caches
  * @idevs: type1: the group's devices, bound to the container's context
  * @nr_idevs: how many
- * @file: type1, once the group left: the context's file, held until
- *        @reap_work has unbound the devices
+ * @container: type1, once the group left: its container, held until
+ *             @reap_work has unbound the devices
  * @reap_work: type1: unbinds the devices of a group that left
  */
 struct iorp_vfio_group {
@@ -101,13 +113,14 @@ struct iorp_vfio_group {
 	bool coherent;
 	struct iorp_device **idevs;
 	unsigned int nr_idevs;
-	struct file *file;
+	struct iorp_vfio_container *container;
 	struct work_struct reap_work;
 };
 
 /**
  * struct iorp_vfio_container - VFIO's iommu_data for a container of ours
- * @node: in iorp_vfio_containers
+ * @node: in iorp_vfio_containers until VFIO releases it
+ * @kref: VFIO's reference, an ioctl's, a reap work's
  * @groups: struct iorp_vfio_group, node
  * @file: the linked /dev/iommu-replace file (held), or NULL; a type1
  *        container's own context's file
@@ -115,16 +128,21 @@ struct iorp_vfio_group {
  * @type1: opened as VFIO_TYPE1_IOMMU or VFIO_TYPE1v2_IOMMU: the context
  *         is the kernel's, and its devices are attached to one IOAS
  * @v2: VFIO_TYPE1v2_IOMMU's unmap semantics (vfio_type1.c)
- * @ioas_id: type1: the IOAS, in @ctx
+ * @ioas_lock: type1: see Locking above
+ * @attached_id: type1: the IOAS (in @ctx) the devices are attached to
+ * @selected_id: type1: the IOAS MAP_DMA and UNMAP_DMA act on
  */
 struct iorp_vfio_container {
 	struct list_head node;
+	struct kref kref;
 	struct list_head groups;
 	struct file *file;
 	struct iorp_ctx *ctx;
 	bool type1;
 	bool v2;
-	u32 ioas_id;
+	struct mutex ioas_lock;	/* see Locking above; guards the two IDs */
+	u32 attached_id;
+	u32 selected_id;
 };
 
 static DEFINE_MUTEX(iorp_vfio_lock);
@@ -192,7 +210,8 @@ static int iorp_vfio_type1_open(struct iorp_vfio_container *container)
 		fput(file);
 		return PTR_ERR(ioas);
 	}
-	container->ioas_id = ioas->obj.id;
+	container->attached_id = ioas->obj.id;
+	container->selected_id = ioas->obj.id;
 	iorp_object_finalize(container->ctx, &ioas->obj);
 	container->file = file;
 	return 0;
@@ -208,12 +227,15 @@ static void *iorp_vfio_open(unsigned long type)
 	container = kzalloc(sizeof(*container), GFP_KERNEL_ACCOUNT);
 	if (!container)
 		return ERR_PTR(-ENOMEM);
+	kref_init(&container->kref);
 	INIT_LIST_HEAD(&container->groups);
+	mutex_init(&container->ioas_lock);
 	if (type != IOMMU_REPLACE_VFIO_TYPE) {
 		container->type1 = true;
 		container->v2 = type == VFIO_TYPE1v2_IOMMU;
 		ret = iorp_vfio_type1_open(container);
 		if (ret) {
+			mutex_destroy(&container->ioas_lock);
 			kfree(container);
 			return ERR_PTR(ret);
 		}
@@ -224,20 +246,32 @@ static void *iorp_vfio_open(unsigned long type)
 	return container;
 }
 
+static void iorp_vfio_container_free(struct kref *kref)
+{
+	struct iorp_vfio_container *container =
+		container_of(kref, struct iorp_vfio_container, kref);
+
+	if (container->file)
+		fput(container->file);	/* deferred: never under VFIO's locks */
+	mutex_destroy(&container->ioas_lock);
+	kfree(container);
+}
+
+static void iorp_vfio_container_put(struct iorp_vfio_container *container)
+{
+	kref_put(&container->kref, iorp_vfio_container_free);
+}
+
 static void iorp_vfio_release(void *data)
 {
 	struct iorp_vfio_container *container = data;
-	struct file *file;
 
 	mutex_lock(&iorp_vfio_lock);
 	/* VFIO detaches every group before it releases the container */
 	WARN_ON_ONCE(!list_empty(&container->groups));
 	list_del(&container->node);
-	file = container->file;
 	mutex_unlock(&iorp_vfio_lock);
-	if (file)
-		fput(file);	/* deferred: never released under VFIO's locks */
-	kfree(container);
+	iorp_vfio_container_put(container);
 }
 
 /* Is the container (still) one of ours? iorp_vfio_lock held. */
@@ -343,37 +377,269 @@ static long iorp_vfio_link(struct iorp_vfio_container *container,
 }
 
 /*
- * A type1 container's MAP_DMA, UNMAP_DMA or GET_INFO (vfio_type1.c).
+ * A type1 container for an ioctl, held (a reference), or an errno.
  * VFIO calls with none of its locks, so the last group may be leaving and
- * the container being released: the context's file, taken under
- * iorp_vfio_lock while the container is still listed, keeps the context
- * and its IOAS for the call. What this cannot tell apart is a container
- * released and another one allocated at the same address meanwhile: a
- * call racing its own container's release may then land in that other
- * one. Only VFIO could close that window (its own type1 frees the
- * container's data under such a call).
+ * the container being released: the reference, taken under iorp_vfio_lock
+ * while the container is still listed, keeps it, its context and IOASes
+ * for the call. What this cannot tell apart is a container released and
+ * another one allocated at the same address meanwhile: a call racing its
+ * own container's release may then land in that other one. Only VFIO could
+ * close that window (its own type1 frees the container's data under such
+ * a call).
+ */
+static int iorp_vfio_type1_get(struct iorp_vfio_container *container)
+{
+	int ret = 0;
+
+	mutex_lock(&iorp_vfio_lock);
+	if (!iorp_vfio_container_live(container))
+		ret = -EINVAL;		/* released: VFIO's answer then */
+	else if (!container->type1)
+		ret = -ENOTTY;		/* of our own type */
+	else
+		kref_get(&container->kref);
+	mutex_unlock(&iorp_vfio_lock);
+	return ret;
+}
+
+/*
+ * A type1 container's MAP_DMA, UNMAP_DMA (the selected IOAS) or GET_INFO
+ * (the attached one: what the devices allow), vfio_type1.c. Under
+ * ioas_lock, as type1 serves them under its own lock: a SWITCH, a group's
+ * attach and a DESTROY come before or after, never in between.
  */
 static long iorp_vfio_type1_ioctl(struct iorp_vfio_container *container,
 				  unsigned int cmd, unsigned long arg)
 {
-	struct file *file = NULL;
-	bool v2 = false, live;
-	u32 ioas_id = 0;
+	u32 ioas_id;
 	long ret;
 
-	mutex_lock(&iorp_vfio_lock);
-	live = iorp_vfio_container_live(container);
-	if (live && container->type1) {
-		file = get_file(container->file);
-		ioas_id = container->ioas_id;
-		v2 = container->v2;
-	}
-	mutex_unlock(&iorp_vfio_lock);
-	if (!file)	/* released (VFIO's answer then), or of our own type */
-		return live ? -ENOTTY : -EINVAL;
-	ret = iorp_type1_ioctl(iorp_ctx_from_file(file), ioas_id, v2, cmd,
+	ret = iorp_vfio_type1_get(container);
+	if (ret)
+		return ret;
+	mutex_lock(&container->ioas_lock);
+	ioas_id = cmd == VFIO_IOMMU_GET_INFO ? container->attached_id :
+					       container->selected_id;
+	ret = iorp_type1_ioctl(container->ctx, ioas_id, container->v2, cmd,
 			       (void __user *)arg);
-	fput(file);
+	mutex_unlock(&container->ioas_lock);
+	iorp_vfio_container_put(container);
+	return ret;
+}
+
+static void iorp_vfio_ioas_set(struct iorp_vfio_container *container,
+			       u32 attached_id, u32 selected_id)
+{
+	lockdep_assert_held(&container->ioas_lock);
+	container->attached_id = attached_id;
+	container->selected_id = selected_id;
+}
+
+/* Is ioas_id an IOAS of the container's context? ENOENT if not. */
+static int iorp_vfio_ioas_check(struct iorp_vfio_container *container,
+				u32 ioas_id)
+{
+	struct iorp_ioas *ioas = iorp_ioas_get(container->ctx, ioas_id);
+
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	iorp_object_put(container->ctx, &ioas->obj);
+	return 0;
+}
+
+/* A device of a SWITCH, and the HWPT it had, held for the way back */
+struct iorp_vfio_switch_dev {
+	struct iorp_device *idev;
+	struct iorp_hwpt *old;
+};
+
+/*
+ * The container's devices, each with its HWPT held; *n of them. ioas_lock
+ * keeps them from being unbound (the reap waits for it) and new groups
+ * out; groups can only leave meanwhile, so the count only shrinks.
+ */
+static struct iorp_vfio_switch_dev *
+iorp_vfio_switch_devs(struct iorp_vfio_container *container, unsigned int *n)
+{
+	struct iorp_vfio_switch_dev *devs;
+	struct iorp_vfio_group *vgroup;
+	unsigned int count = 0, i;
+
+	lockdep_assert_held(&container->ioas_lock);
+	mutex_lock(&iorp_vfio_lock);
+	list_for_each_entry(vgroup, &container->groups, node)
+		count += vgroup->nr_idevs;
+	mutex_unlock(&iorp_vfio_lock);
+	devs = kcalloc(count, sizeof(*devs), GFP_KERNEL_ACCOUNT);
+	if (!devs)
+		return NULL;
+	*n = 0;
+	mutex_lock(&iorp_vfio_lock);
+	list_for_each_entry(vgroup, &container->groups, node)
+		for (i = 0; i < vgroup->nr_idevs && *n < count; i++)
+			devs[(*n)++].idev = vgroup->idevs[i];
+	mutex_unlock(&iorp_vfio_lock);
+	for (i = 0; i < *n; i++)
+		devs[i].old = iorp_device_hold_hwpt(devs[i].idev);
+	return devs;
+}
+
+/*
+ * The way back after a failed SWITCH, for devs[0..failed]: each goes back
+ * to the HWPT it had, which the hold kept filled, so the switch allocates
+ * and pins nothing; the failed device's own group may have been left
+ * detached (device.c): it is attached again.
+ */
+static void iorp_vfio_switch_back(struct iorp_vfio_switch_dev *devs,
+				  unsigned int failed)
+{
+	unsigned int i = failed + 1;
+
+	while (i--) {
+		u32 pt_id;
+		int err;
+
+		if (!devs[i].old)
+			continue;
+		pt_id = devs[i].old->obj.id;
+		err = iorp_device_replace(devs[i].idev, &pt_id);
+		if (err == -EINVAL)	/* detached by the failure */
+			err = iorp_device_attach(devs[i].idev, &pt_id);
+		if (err && err != -ENODEV)
+			pr_warn_ratelimited("iommu-replace: type1 container: a device could not go back to its page table (error %d); it is blocked\n",
+					    err);
+	}
+}
+
+/*
+ * SWITCH: every device to ioas_id, or none. A device that is not attached
+ * (a group leaving meanwhile: gone, ENODEV) is not moved.
+ */
+static int iorp_vfio_ioas_switch(struct iorp_vfio_container *container,
+				 u32 ioas_id)
+{
+	struct iorp_vfio_switch_dev *devs;
+	unsigned int n, i;
+	int ret;
+
+	lockdep_assert_held(&container->ioas_lock);
+	ret = iorp_vfio_ioas_check(container, ioas_id);
+	if (ret)
+		return ret;
+	if (ioas_id != container->attached_id) {
+		devs = iorp_vfio_switch_devs(container, &n);
+		if (!devs)
+			return -ENOMEM;
+		for (i = 0; i < n && !ret; i++) {
+			u32 pt_id = ioas_id;
+
+			if (!devs[i].old)
+				continue;
+			/* a group's first device moves it, the others follow */
+			ret = iorp_device_replace(devs[i].idev, &pt_id);
+			if (ret == -ENODEV)
+				ret = 0;
+		}
+		if (ret)
+			iorp_vfio_switch_back(devs, i - 1);
+		for (i = 0; i < n; i++)
+			if (devs[i].old)
+				iorp_device_put_hwpt(devs[i].old);
+		kfree(devs);
+	}
+	if (!ret)
+		iorp_vfio_ioas_set(container, ioas_id, ioas_id);
+	return ret;
+}
+
+static int iorp_vfio_ioas_op(struct iorp_vfio_container *container,
+			     struct iommu_replace_type1_ioas *cmd)
+{
+	u32 id = cmd->ioas_id;
+	int ret;
+
+	lockdep_assert_held(&container->ioas_lock);
+	switch (cmd->op) {
+	case IOMMU_REPLACE_TYPE1_IOAS_GET:
+		return id ? -EINVAL : 0;
+	case IOMMU_REPLACE_TYPE1_IOAS_SELECT:
+		ret = iorp_vfio_ioas_check(container, id);
+		if (!ret)
+			iorp_vfio_ioas_set(container, container->attached_id,
+					   id);
+		return ret;
+	case IOMMU_REPLACE_TYPE1_IOAS_SWITCH:
+		return iorp_vfio_ioas_switch(container, id);
+	case IOMMU_REPLACE_TYPE1_IOAS_DESTROY:
+		ret = iorp_vfio_ioas_check(container, id);
+		if (ret)
+			return ret;
+		if (id == container->attached_id ||
+		    id == container->selected_id)
+			return -EBUSY;
+		return iorp_object_destroy_user(container->ctx, id,
+						IORP_OBJ_IOAS);
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+/*
+ * IOMMU_REPLACE_TYPE1_IOAS: type1's REPLACE extension. The answer is
+ * written after ioas_lock is dropped; an IOAS ALLOC made is published only
+ * once its answer reached the caller.
+ */
+static long iorp_vfio_ioas(struct iorp_vfio_container *container,
+			   void __user *uarg)
+{
+	struct iommu_replace_type1_ioas cmd;
+	struct iorp_ioas *ioas = NULL;
+	u32 size;
+	int ret;
+
+	ret = iorp_vfio_type1_get(container);
+	if (ret)
+		return ret;
+	if (get_user(size, (u32 __user *)uarg)) {
+		ret = -EFAULT;
+		goto out_put;
+	}
+	if (size < offsetofend(struct iommu_replace_type1_ioas, __reserved)) {
+		ret = -EINVAL;
+		goto out_put;
+	}
+	ret = copy_struct_from_user(&cmd, sizeof(cmd), uarg, size);
+	if (ret)
+		goto out_put;
+	if (cmd.__reserved) {
+		ret = -EOPNOTSUPP;
+		goto out_put;
+	}
+
+	mutex_lock(&container->ioas_lock);
+	if (cmd.op == IOMMU_REPLACE_TYPE1_IOAS_ALLOC) {
+		ioas = cmd.ioas_id ? ERR_PTR(-EINVAL) :
+				     iorp_ioas_create(container->ctx);
+		ret = PTR_ERR_OR_ZERO(ioas);
+		if (!ret)
+			cmd.ioas_id = ioas->obj.id;
+	} else {
+		ret = iorp_vfio_ioas_op(container, &cmd);
+	}
+	cmd.out_attached_id = container->attached_id;
+	cmd.out_selected_id = container->selected_id;
+	mutex_unlock(&container->ioas_lock);
+	if (ret)
+		goto out_put;
+
+	if (copy_to_user(uarg, &cmd, min_t(u32, size, sizeof(cmd))))
+		ret = -EFAULT;
+	if (ioas && ret)
+		iorp_object_abort_and_destroy(container->ctx, &ioas->obj);
+	else if (ioas)
+		iorp_object_finalize(container->ctx, &ioas->obj);
+out_put:
+	iorp_vfio_container_put(container);
 	return ret;
 }
 
@@ -386,6 +652,8 @@ static long iorp_vfio_ioctl(void *data, unsigned int cmd, unsigned long arg)
 		return -EINVAL;
 	if (cmd == IOMMU_REPLACE_VFIO_LINK)
 		return iorp_vfio_link(data, (void __user *)arg);
+	if (cmd == IOMMU_REPLACE_TYPE1_IOAS)
+		return iorp_vfio_ioas(data, (void __user *)arg);
 	if (cmd == VFIO_IOMMU_GET_INFO || cmd == VFIO_IOMMU_MAP_DMA ||
 	    cmd == VFIO_IOMMU_UNMAP_DMA)
 		return iorp_vfio_type1_ioctl(data, cmd, arg);
@@ -402,10 +670,24 @@ static void iorp_vfio_type1_reap(struct work_struct *work)
 	struct iorp_vfio_group *vgroup = container_of(work,
 						      struct iorp_vfio_group,
 						      reap_work);
+	struct iorp_vfio_container *container = vgroup->container;
 
+	/* not under a SWITCH that may still hold the devices */
+	mutex_lock(&container->ioas_lock);
 	iorp_pci_unbind_group(vgroup->idevs, vgroup->nr_idevs);
-	fput(vgroup->file);
+	mutex_unlock(&container->ioas_lock);
+	iorp_vfio_container_put(container);
 	kfree(vgroup);
+}
+
+/* Type1: a group left (or failed to join): its devices go in a work item */
+static void iorp_vfio_type1_queue_reap(struct iorp_vfio_container *container,
+				       struct iorp_vfio_group *vgroup)
+{
+	kref_get(&container->kref);
+	vgroup->container = container;
+	INIT_WORK(&vgroup->reap_work, iorp_vfio_type1_reap);
+	queue_work(iorp_vfio_wq, &vgroup->reap_work);
 }
 
 /*
@@ -439,7 +721,7 @@ static int iorp_vfio_type1_attach(struct iorp_vfio_container *container,
 		goto out_refused;
 	}
 	for (i = 0; i < vgroup->nr_idevs; i++) {
-		u32 pt_id = container->ioas_id;
+		u32 pt_id = container->attached_id;
 
 		ret = iorp_device_attach(vgroup->idevs[i], &pt_id);
 		if (ret) {
@@ -451,9 +733,7 @@ static int iorp_vfio_type1_attach(struct iorp_vfio_container *container,
 			 */
 			iorp_pci_vfio_group_left(container->ctx,
 						 vgroup->iommu_group);
-			vgroup->file = get_file(container->file);
-			INIT_WORK(&vgroup->reap_work, iorp_vfio_type1_reap);
-			queue_work(iorp_vfio_wq, &vgroup->reap_work);
+			iorp_vfio_type1_queue_reap(container, vgroup);
 			goto out_refused;
 		}
 	}
@@ -470,6 +750,7 @@ static int iorp_vfio_attach_group(void *data, struct iommu_group *iommu_group,
 {
 	struct iorp_vfio_container *container = data;
 	struct iorp_vfio_group *vgroup;
+	int ret;
 
 	/*
 	 * Emulated (mdev-style) groups need pinning through the container,
@@ -485,16 +766,21 @@ static int iorp_vfio_attach_group(void *data, struct iommu_group *iommu_group,
 	vgroup->iommu_group = iommu_group;
 	vgroup->coherent = iorp_pci_group_coherent(iommu_group);
 	if (container->type1) {
+		/* a SWITCH sees the group with all its devices, or not at all */
+		mutex_lock(&container->ioas_lock);
 		/* on failure, @vgroup is freed or the reap work's */
-		int ret = iorp_vfio_type1_attach(container, vgroup);
-
-		if (ret)
+		ret = iorp_vfio_type1_attach(container, vgroup);
+		if (ret) {
+			mutex_unlock(&container->ioas_lock);
 			return ret;
+		}
 	}
 
 	mutex_lock(&iorp_vfio_lock);
 	list_add_tail(&vgroup->node, &container->groups);
 	mutex_unlock(&iorp_vfio_lock);
+	if (container->type1)
+		mutex_unlock(&container->ioas_lock);
 	return 0;
 }
 
@@ -521,9 +807,7 @@ static void iorp_vfio_detach_group(void *data, struct iommu_group *iommu_group)
 		iorp_pci_vfio_group_left(ctx, iommu_group);
 	if (found && found->idevs) {
 		/* their objects go later, outside VFIO's locks */
-		found->file = get_file(container->file);
-		INIT_WORK(&found->reap_work, iorp_vfio_type1_reap);
-		queue_work(iorp_vfio_wq, &found->reap_work);
+		iorp_vfio_type1_queue_reap(container, found);
 		return;
 	}
 	kfree(found);

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * vfio_type1.c - VFIO type1's container ioctls, served from one IOAS.
+ * vfio_type1.c - VFIO type1's container ioctls, served from an IOAS.
  *
  * A container opened as VFIO_TYPE1_IOMMU or VFIO_TYPE1v2_IOMMU (with the
  * module parameter vfio_type1, vfio_backend.c) has a context of its own,
- * which no file descriptor names, and one IOAS in it; every device of its
- * groups is attached to that IOAS. VFIO_IOMMU_MAP_DMA, VFIO_IOMMU_UNMAP_DMA
+ * which no file descriptor names, with one IOAS to start with; every
+ * device of its groups is attached to the same IOAS (the REPLACE
+ * extension, vfio_backend.c, adds others). VFIO_IOMMU_MAP_DMA, VFIO_IOMMU_UNMAP_DMA
  * and VFIO_IOMMU_GET_INFO become IOAS maps, unmaps and questions, with the
  * checks, their order and the errnos of the kernel's vfio_iommu_type1:
  *
@@ -209,8 +210,9 @@ out_free:
 
 /**
  * iorp_type1_ioctl() - a type1 container's MAP_DMA, UNMAP_DMA or GET_INFO
- * @ctx: the container's context (the caller holds its file)
- * @ioas_id: the container's IOAS
+ * @ctx: the container's context (the caller holds the container)
+ * @ioas_id: the IOAS: the selected one, or for GET_INFO the attached one
+ *           (the caller holds the container's ioas_lock, so it exists)
  * @v2: opened as VFIO_TYPE1v2_IOMMU
  * @cmd: the ioctl
  * @uarg: its argument
@@ -225,7 +227,7 @@ long iorp_type1_ioctl(struct iorp_ctx *ctx, u32 ioas_id, bool v2,
 	long ret;
 
 	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);	/* cannot be: the context keeps it */
+		return PTR_ERR(ioas);	/* cannot be: see @ioas_id */
 	switch (cmd) {
 	case VFIO_IOMMU_MAP_DMA:
 		ret = iorp_type1_map(ctx, ioas, uarg);

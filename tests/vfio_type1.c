@@ -7,8 +7,9 @@
  * test asserts the same results of both, except where the two differ by
  * design, which the test names: the number of mappings (type1 stops at
  * its dma_entry_limit, 65535 unless raised; ours has no limit), what the
- * DMA_AVAIL capability says, and the VADDR flag (type1 serves it; ours
- * refuses it, EINVAL).
+ * DMA_AVAIL capability says, the VADDR flag (type1 serves it; ours
+ * refuses it, EINVAL), and the REPLACE extension (IOMMU_REPLACE_TYPE1_IOAS:
+ * ours; type1 answers ENOTTY).
  *
  * The device is the edu function alone in its iommu group, driven through
  * its VFIO device fd; what a mapping does is proven by DMA: the device
@@ -16,6 +17,7 @@
  * the test reads back.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -147,6 +149,33 @@ static int unmap_dma(int container, uint64_t iova, uint64_t *size,
 		return errno;
 	*size = unmap.size;
 	return 0;
+}
+
+/* IOMMU_REPLACE_TYPE1_IOAS: 0 or the errno; the answer in *out */
+static int t1_ioas(int container, uint32_t op, uint32_t ioas_id,
+		   struct iommu_replace_type1_ioas *out)
+{
+	struct iommu_replace_type1_ioas cmd = {
+		.size = sizeof(cmd),
+		.op = op,
+		.ioas_id = ioas_id,
+	};
+	int ret = ioctl(container, IOMMU_REPLACE_TYPE1_IOAS, &cmd) ? errno : 0;
+
+	if (out)
+		*out = cmd;
+	return ret;
+}
+
+/* The IOAS the container's devices use, and the one MAP_DMA acts on */
+static void t1_ioas_ids(struct __test_metadata *_metadata, int container,
+			uint32_t *attached, uint32_t *selected)
+{
+	struct iommu_replace_type1_ioas r;
+
+	ASSERT_EQ(0, t1_ioas(container, IOMMU_REPLACE_TYPE1_IOAS_GET, 0, &r));
+	*attached = r.out_attached_id;
+	*selected = r.out_selected_id;
 }
 
 /*
@@ -762,6 +791,28 @@ TEST_F(t1, vmm_killed_mid_flow)
 		if (map_dma(self->container, IOVA_V, self->buf, BUF_SIZE, RW) ||
 		    dev_reads(_metadata, self, IOVA_V) != pat(0))
 			_exit(1);
+		/*
+		 * ours: the device moved to a second IOAS, the first still
+		 * mapping (a SWITCH the VMM has not cleaned up after)
+		 */
+		if (self->ours) {
+			struct iommu_replace_type1_ioas r;
+
+			if (t1_ioas(self->container,
+				    IOMMU_REPLACE_TYPE1_IOAS_ALLOC, 0, &r) ||
+			    t1_ioas(self->container,
+				    IOMMU_REPLACE_TYPE1_IOAS_SELECT, r.ioas_id,
+				    NULL) ||
+			    map_dma(self->container, IOVA_W, self->w, SZ_4K,
+				    RW) ||
+			    map_dma(self->container, IOVA_V, self->buf + SZ_4K,
+				    BUF_SIZE - SZ_4K, RW) ||
+			    t1_ioas(self->container,
+				    IOMMU_REPLACE_TYPE1_IOAS_SWITCH, r.ioas_id,
+				    NULL) ||
+			    dev_reads(_metadata, self, IOVA_V) != pat(1))
+				_exit(1);
+		}
 		if (write(ready[1], "r", 1) != 1)
 			_exit(1);
 		pause();
@@ -790,6 +841,380 @@ TEST_F(t1, vmm_killed_mid_flow)
 	EXPECT_EQ(BLOCKED, dev_reads(_metadata, self, IOVA_V));
 	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf, SZ_4K, RW));
 	EXPECT_EQ(pat(0), dev_reads(_metadata, self, IOVA_V));
+}
+
+/* --- the REPLACE extension (ours) ------------------------------------------ */
+
+/*
+ * A VMM builds a second address space with MAP_DMA while its device keeps
+ * using the first, switches to it, back, and again; each step proven by
+ * DMA. The kernel's type1 has no such thing (ENOTTY).
+ */
+TEST_F(t1, replace_extension)
+{
+	struct iommu_replace_type1_ioas r;
+	uint32_t a, b, attached, selected;
+	uint64_t size;
+
+	container_open(_metadata, self, VFIO_TYPE1v2_IOMMU);
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf, SZ_64K, RW));
+	EXPECT_EQ(pat(0), dev_reads(_metadata, self, IOVA_V));
+	if (!self->ours) {
+		EXPECT_EQ(ENOTTY, t1_ioas(self->container,
+					  IOMMU_REPLACE_TYPE1_IOAS_GET, 0, NULL));
+		return;
+	}
+	t1_ioas_ids(_metadata, self->container, &a, &selected);
+	EXPECT_EQ(a, selected);
+
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_ALLOC,
+			     0, &r));
+	b = r.ioas_id;
+	EXPECT_NE(a, b);
+	EXPECT_EQ(a, r.out_attached_id);
+	EXPECT_EQ(a, r.out_selected_id);
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SELECT,
+			     b, &r));
+	EXPECT_EQ(a, r.out_attached_id);
+	EXPECT_EQ(b, r.out_selected_id);
+	/* B: W, and other pages of buf at V */
+	ASSERT_EQ(0, map_dma(self->container, IOVA_W, self->w, SZ_4K, RW));
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf + 8 * SZ_4K,
+			     SZ_64K, RW));
+	/* the device still uses A */
+	EXPECT_EQ(pat(0), dev_reads(_metadata, self, IOVA_V));
+
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SWITCH,
+			     b, &r));
+	EXPECT_EQ(b, r.out_attached_id);
+	EXPECT_EQ(b, r.out_selected_id);
+	EXPECT_EQ(pat(8), dev_reads(_metadata, self, IOVA_V));
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SWITCH,
+			     a, NULL));
+	EXPECT_EQ(pat(0), dev_reads(_metadata, self, IOVA_V));
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SWITCH,
+			     b, NULL));
+	EXPECT_EQ(pat(9), dev_reads(_metadata, self, IOVA_V + SZ_4K));
+	/* switching to where the devices are: only selects */
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SELECT,
+			     a, NULL));
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SWITCH,
+			     b, NULL));
+	t1_ioas_ids(_metadata, self->container, &attached, &selected);
+	EXPECT_EQ(b, attached);
+	EXPECT_EQ(b, selected);
+
+	/* UNMAP_DMA acts on the selected IOAS: A's, not the device's */
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SELECT,
+			     a, NULL));
+	size = SZ_64K;
+	ASSERT_EQ(0, unmap_dma(self->container, IOVA_V, &size, 0));
+	EXPECT_EQ(SZ_64K, size);
+	EXPECT_EQ(pat(8), dev_reads(_metadata, self, IOVA_V));
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SWITCH,
+			     a, NULL));
+	EXPECT_EQ(BLOCKED, dev_reads(_metadata, self, IOVA_V));
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SWITCH,
+			     b, NULL));
+	size = SZ_64K;
+	ASSERT_EQ(0, unmap_dma(self->container, IOVA_V, &size, 0));
+	EXPECT_EQ(SZ_64K, size);
+	EXPECT_EQ(BLOCKED, dev_reads(_metadata, self, IOVA_V));
+
+	/* A goes, with its mappings; the attached and selected B stays */
+	EXPECT_EQ(EBUSY, t1_ioas(self->container,
+				 IOMMU_REPLACE_TYPE1_IOAS_DESTROY, b, NULL));
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_DESTROY,
+			     a, NULL));
+	EXPECT_EQ(ENOENT, t1_ioas(self->container,
+				  IOMMU_REPLACE_TYPE1_IOAS_SELECT, a, NULL));
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf + 5 * SZ_4K,
+			     SZ_4K, RW));
+	EXPECT_EQ(pat(5), dev_reads(_metadata, self, IOVA_V));
+}
+
+/*
+ * Bad input changes nothing: wrong sizes, ops, IDs, reserved bits; and a
+ * SWITCH the devices refuse (the IOAS maps their MSI window) leaves them
+ * where they were.
+ */
+TEST_F(t1, replace_extension_bad_input)
+{
+	struct iommu_replace_type1_ioas cmd, r, *ro;
+	uint32_t a, c, attached, selected;
+	struct {
+		struct iommu_replace_type1_ioas cmd;
+		uint32_t tail;
+	} big = {};
+
+	container_open(_metadata, self, VFIO_TYPE1v2_IOMMU);
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf, SZ_64K, RW));
+	if (!self->ours) {
+		EXPECT_EQ(ENOTTY, t1_ioas(self->container,
+					  IOMMU_REPLACE_TYPE1_IOAS_ALLOC, 0,
+					  NULL));
+		return;
+	}
+	t1_ioas_ids(_metadata, self->container, &a, &selected);
+	/* the ID the next IOAS gets (the lowest free one): none is made below */
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_ALLOC,
+			     0, &r));
+	c = r.ioas_id;
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_DESTROY,
+			     c, NULL));
+
+	EXPECT_EQ(EINVAL, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_GET,
+				  a, NULL));
+	EXPECT_EQ(EINVAL, t1_ioas(self->container,
+				  IOMMU_REPLACE_TYPE1_IOAS_ALLOC, a, NULL));
+	EXPECT_EQ(EOPNOTSUPP, t1_ioas(self->container, 5, a, NULL));
+	EXPECT_EQ(EOPNOTSUPP, t1_ioas(self->container, UINT32_MAX, 0, NULL));
+	for (uint32_t op = IOMMU_REPLACE_TYPE1_IOAS_SELECT;
+	     op <= IOMMU_REPLACE_TYPE1_IOAS_DESTROY; op++) {
+		EXPECT_EQ(ENOENT, t1_ioas(self->container, op, 0, NULL));
+		EXPECT_EQ(ENOENT, t1_ioas(self->container, op, 9999, NULL));
+	}
+	cmd = (struct iommu_replace_type1_ioas){ .size = sizeof(cmd),
+		.op = IOMMU_REPLACE_TYPE1_IOAS_ALLOC, .__reserved = 1 };
+	EXPECT_EQ(-1, ioctl(self->container, IOMMU_REPLACE_TYPE1_IOAS, &cmd));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	cmd = (struct iommu_replace_type1_ioas){ .size = 8,
+		.op = IOMMU_REPLACE_TYPE1_IOAS_ALLOC };
+	EXPECT_EQ(-1, ioctl(self->container, IOMMU_REPLACE_TYPE1_IOAS, &cmd));
+	EXPECT_EQ(EINVAL, errno);
+	big.cmd.size = sizeof(big);
+	big.cmd.op = IOMMU_REPLACE_TYPE1_IOAS_ALLOC;
+	big.tail = 1;
+	EXPECT_EQ(-1, ioctl(self->container, IOMMU_REPLACE_TYPE1_IOAS, &big));
+	EXPECT_EQ(E2BIG, errno);
+	EXPECT_EQ(-1, ioctl(self->container, IOMMU_REPLACE_TYPE1_IOAS, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	/* a larger struct with a zero tail is fine */
+	big.tail = 0;
+	big.cmd.op = IOMMU_REPLACE_TYPE1_IOAS_GET;
+	EXPECT_EQ(0, ioctl(self->container, IOMMU_REPLACE_TYPE1_IOAS, &big));
+	EXPECT_EQ(a, big.cmd.out_attached_id);
+	/* an answer that cannot be written: EFAULT, and no IOAS */
+	ro = mmap(NULL, SZ_4K, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	*ro = (struct iommu_replace_type1_ioas){ .size = sizeof(*ro),
+		.op = IOMMU_REPLACE_TYPE1_IOAS_ALLOC };
+	ASSERT_EQ(0, mprotect(ro, SZ_4K, PROT_READ));
+	EXPECT_EQ(-1, ioctl(self->container, IOMMU_REPLACE_TYPE1_IOAS, ro));
+	EXPECT_EQ(EFAULT, errno);
+	munmap(ro, SZ_4K);
+	/* none of that made an IOAS: the next one gets the same ID */
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_ALLOC,
+			     0, &r));
+	EXPECT_EQ(c, r.ioas_id);
+	c = r.ioas_id;
+
+	/* C maps the MSI window, which no device's page table may */
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SELECT,
+			     c, NULL));
+	ASSERT_EQ(0, map_dma(self->container, IOVA_W, self->w, SZ_4K, RW));
+	ASSERT_EQ(0, map_dma(self->container, MSI_IOVA, self->buf, SZ_4K, RW));
+	EXPECT_EQ(EADDRINUSE, t1_ioas(self->container,
+				      IOMMU_REPLACE_TYPE1_IOAS_SWITCH, c, NULL));
+	t1_ioas_ids(_metadata, self->container, &attached, &selected);
+	EXPECT_EQ(a, attached);
+	EXPECT_EQ(c, selected);
+	EXPECT_EQ(pat(0), dev_reads(_metadata, self, IOVA_V));
+	EXPECT_EQ(EBUSY, t1_ioas(self->container,
+				 IOMMU_REPLACE_TYPE1_IOAS_DESTROY, c, NULL));
+	EXPECT_EQ(EBUSY, t1_ioas(self->container,
+				 IOMMU_REPLACE_TYPE1_IOAS_DESTROY, a, NULL));
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SELECT,
+			     a, NULL));
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_DESTROY,
+			     c, NULL));
+	EXPECT_EQ(pat(1), dev_reads(_metadata, self, IOVA_V + SZ_4K));
+}
+
+struct dma_loop {
+	struct edu *e;
+	unsigned char *w;
+	volatile int stop;
+	volatile long rounds;	/* read by the switching thread */
+	long blocked, wrong, timeouts;
+};
+
+/*
+ * The device reads V and writes it to W, again and again. A round either
+ * moves pat(0), or meets a blocked moment (zeros, some or all), or ends
+ * with other bytes (wrong) or a DMA that never completes (timeouts).
+ */
+static void *dma_loop(void *arg)
+{
+	struct dma_loop *l = arg;
+
+	while (!l->stop) {
+		bool blocked = false, wrong = false;
+
+		memset(l->w, 0, DMA_LEN);
+		if (edu_dma(l->e, IOVA_V, DMA_LEN, false) ||
+		    edu_dma(l->e, IOVA_W, DMA_LEN, true)) {
+			l->timeouts++;
+			continue;
+		}
+		for (int i = 0; i < DMA_LEN; i++) {
+			blocked |= l->w[i] == BLOCKED;
+			wrong |= l->w[i] != BLOCKED && l->w[i] != pat(0);
+		}
+		l->blocked += blocked;
+		l->wrong += wrong;
+		l->rounds++;
+	}
+	return NULL;
+}
+
+/*
+ * SWITCHes between two IOASes that map the same memory, while the device
+ * does DMA all along: every switch succeeds, the device's DMA never sees
+ * other memory or hangs, and it works after. edu's DMA takes about 100 ms
+ * (a timer in QEMU), so the switching goes on, past 1,000, until 20 DMA
+ * rounds (40 DMAs) had it under them, or for a minute at most.
+ *
+ * Blocked DMA is counted, not judged: the group never passes through a
+ * blocking domain, but VT-d's and AMD-Vi's attach_dev block translation
+ * for a moment inside every switch (README, "Replace is not hitless"), as
+ * the kernel's own replace does.
+ */
+TEST_F_TIMEOUT(t1, replace_extension_under_dma, 600)
+{
+	struct dma_loop loop = { .e = &self->e, .w = self->w };
+	struct iommu_replace_type1_ioas r;
+	struct timespec t0, t1;
+	uint32_t ids[2];
+	pthread_t thread;
+	int i, ret = 0;
+
+	container_open(_metadata, self, VFIO_TYPE1v2_IOMMU);
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf, SZ_64K, RW));
+	if (!self->ours)
+		SKIP(return, "the REPLACE extension is ours (type1: ENOTTY, asserted in replace_extension)");
+	t1_ioas_ids(_metadata, self->container, &ids[0], &ids[1]);
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_ALLOC,
+			     0, &r));
+	ids[1] = r.ioas_id;
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SELECT,
+			     ids[1], NULL));
+	ASSERT_EQ(0, map_dma(self->container, IOVA_W, self->w, SZ_4K, RW));
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf, SZ_64K, RW));
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, dma_loop, &loop));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; !ret && (i < 1000 || loop.rounds < 20); i++) {
+		ret = t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SWITCH,
+			      ids[i % 2], NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (t1.tv_sec - t0.tv_sec > 60)
+			break;
+	}
+	loop.stop = 1;
+	pthread_join(thread, NULL);
+	EXPECT_EQ(0, ret) TH_LOG("switch %d: %s", i - 1, strerror(ret));
+	EXPECT_LE(1000, i);
+	EXPECT_LE(20, loop.rounds);
+	EXPECT_EQ(0, loop.wrong);
+	EXPECT_EQ(0, loop.timeouts);
+	TH_LOG("%d switches in %.2f s; %ld DMA rounds meanwhile, %ld met blocked translation, %ld other memory, %ld hung",
+	       i, (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
+	       loop.rounds, loop.blocked, loop.wrong, loop.timeouts);
+	EXPECT_EQ(pat(0), dev_reads(_metadata, self, IOVA_V));
+}
+
+/* Arm a fault site of the test module (fault.h): the n-th call fails */
+static int fault_arm(const char *site, unsigned int n)
+{
+	char path[128];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/iommu_replace/fault/%s",
+		 site);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	ret = fprintf(f, "%u\n", n) < 0;
+	return fclose(f) || ret ? -1 : 0;
+}
+
+/*
+ * Two groups in the container switch together, and when the second one's
+ * switch fails (fault injection), the first goes back; a group that joins
+ * after a switch meets the attached IOAS.
+ */
+TEST_F(t1, replace_extension_two_groups)
+{
+	struct edu pair[2] = {};
+	struct iommu_replace_type1_ioas r;
+	int pair_fd, dev_fd;
+	uint32_t a, b, attached, selected;
+
+	pair_fd = open_pair_group(pair);
+	ASSERT_LE(0, pair_fd) TH_LOG("no pair of edu functions in one group");
+	container_open(_metadata, self, VFIO_TYPE1v2_IOMMU);
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf, SZ_64K, RW));
+	if (!self->ours) {
+		close(pair_fd);
+		SKIP(return, "the REPLACE extension is ours (type1: ENOTTY, asserted in replace_extension)");
+	}
+	ASSERT_EQ(0, ioctl(pair_fd, VFIO_GROUP_SET_CONTAINER,
+			   &self->container));
+	dev_fd = ioctl(pair_fd, VFIO_GROUP_GET_DEVICE_FD, pair[1].name);
+	ASSERT_LE(0, dev_fd);
+	ASSERT_EQ(0, edu_open_vfio(&pair[1], dev_fd));
+	t1_ioas_ids(_metadata, self->container, &a, &selected);
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_ALLOC,
+			     0, &r));
+	b = r.ioas_id;
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SELECT,
+			     b, NULL));
+	ASSERT_EQ(0, map_dma(self->container, IOVA_W, self->w, SZ_4K, RW));
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf + 16 * SZ_4K,
+			     SZ_64K, RW));
+	EXPECT_EQ(pat(0), other_reads(_metadata, self, &pair[1], IOVA_V));
+
+	/* the first group's switch passes, the second's fails: both stay */
+	ASSERT_EQ(0, fault_arm("group_switch", 2))
+		TH_LOG("no fault site (the test module is expected)");
+	EXPECT_EQ(EIO, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SWITCH,
+			       b, NULL));
+	ASSERT_EQ(0, fault_arm("group_switch", 0));
+	t1_ioas_ids(_metadata, self->container, &attached, &selected);
+	EXPECT_EQ(a, attached);
+	EXPECT_EQ(b, selected);
+	EXPECT_EQ(pat(0), dev_reads(_metadata, self, IOVA_V));
+	EXPECT_EQ(pat(0), other_reads(_metadata, self, &pair[1], IOVA_V));
+
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SWITCH,
+			     b, NULL));
+	EXPECT_EQ(pat(16), dev_reads(_metadata, self, IOVA_V));
+	EXPECT_EQ(pat(17), other_reads(_metadata, self, &pair[1],
+				       IOVA_V + SZ_4K));
+
+	/* the pair leaves and joins again: it meets B */
+	edu_close(&pair[1]);
+	close(dev_fd);
+	ASSERT_EQ(0, ioctl(pair_fd, VFIO_GROUP_UNSET_CONTAINER));
+	ASSERT_EQ(0, ioctl(pair_fd, VFIO_GROUP_SET_CONTAINER,
+			   &self->container));
+	dev_fd = ioctl(pair_fd, VFIO_GROUP_GET_DEVICE_FD, pair[1].name);
+	ASSERT_LE(0, dev_fd);
+	ASSERT_EQ(0, edu_open_vfio(&pair[1], dev_fd));
+	EXPECT_EQ(pat(18), other_reads(_metadata, self, &pair[1],
+				       IOVA_V + 2 * SZ_4K));
+	/* and back to A, both groups */
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SWITCH,
+			     a, NULL));
+	EXPECT_EQ(pat(0), dev_reads(_metadata, self, IOVA_V));
+	EXPECT_EQ(pat(0), other_reads(_metadata, self, &pair[1], IOVA_V));
+	edu_close(&pair[1]);
+	close(dev_fd);
+	ASSERT_EQ(0, ioctl(pair_fd, VFIO_GROUP_UNSET_CONTAINER));
+	close(pair_fd);
 }
 
 TEST_HARNESS_MAIN

@@ -14,6 +14,9 @@
  *     container's group_lock, vfio.iommu_drivers_lock), held when VFIO
  *     calls the backend (vfio_backend.c; a type1 container's attach_group
  *     binds and attaches under them). Nothing of ours takes them
+ * 2a. container->ioas_lock (vfio_backend.c): a type1 container's IOASes
+ *     and devices: its type1 ioctls, a group's attach and unbind, SWITCH.
+ *     Held across pinning, as type1 holds its own lock
  *  3. iorp_pci_lock (pci_device.c): the bound PCI devices. Held briefly;
  *     never while waiting for anything a user can stall (a pin, a fault)
  *  4. iorp_vfio_lock (vfio_backend.c): the containers of our VFIO

@@ -755,4 +755,81 @@ struct iommu_replace_vfio_link {
 
 #define IOMMU_REPLACE_VFIO_LINK _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_VFIO_LINK)
 
+/* an ioctl of type1 containers this module serves: never a /dev/iommu-replace command */
+#define IOMMU_REPLACE_NR_VFIO_TYPE1_IOAS	0xd1
+
+/**
+ * enum iommu_replace_type1_ioas_op - what IOMMU_REPLACE_TYPE1_IOAS does
+ * @IOMMU_REPLACE_TYPE1_IOAS_GET: nothing; reports the two IDs (@ioas_id 0)
+ * @IOMMU_REPLACE_TYPE1_IOAS_ALLOC: a new, empty IOAS of the container; its
+ *                                 ID comes back in @ioas_id (in: 0)
+ * @IOMMU_REPLACE_TYPE1_IOAS_SELECT: VFIO_IOMMU_MAP_DMA and
+ *                                  VFIO_IOMMU_UNMAP_DMA act on @ioas_id
+ *                                  from now on; the devices stay
+ * @IOMMU_REPLACE_TYPE1_IOAS_SWITCH: every device of the container moves to
+ *                                  @ioas_id, which is then selected too
+ * @IOMMU_REPLACE_TYPE1_IOAS_DESTROY: frees @ioas_id and its mappings; it
+ *                                   must be neither attached nor selected
+ */
+enum iommu_replace_type1_ioas_op {
+	IOMMU_REPLACE_TYPE1_IOAS_GET = 0,
+	IOMMU_REPLACE_TYPE1_IOAS_ALLOC = 1,
+	IOMMU_REPLACE_TYPE1_IOAS_SELECT = 2,
+	IOMMU_REPLACE_TYPE1_IOAS_SWITCH = 3,
+	IOMMU_REPLACE_TYPE1_IOAS_DESTROY = 4,
+};
+
+/**
+ * struct iommu_replace_type1_ioas - ioctl(IOMMU_REPLACE_TYPE1_IOAS), on a VFIO
+ * container of type VFIO_TYPE1_IOMMU or VFIO_TYPE1v2_IOMMU that this module
+ * serves (module parameter vfio_type1): the REPLACE extension of type1
+ * @size: sizeof(struct iommu_replace_type1_ioas)
+ * @op: enum iommu_replace_type1_ioas_op
+ * @ioas_id: in: the IOAS of SELECT, SWITCH and DESTROY; out: ALLOC's
+ * @out_attached_id: out: the IOAS the container's devices use
+ * @out_selected_id: out: the IOAS MAP_DMA and UNMAP_DMA act on
+ * @__reserved: must be 0
+ *
+ * A type1 container starts with one IOAS, attached and selected. To move
+ * its devices to another address space without unmapping under them or
+ * taking them out of the container: ALLOC an IOAS, SELECT it, fill it with
+ * the MAP_DMA calls type1 knows, SWITCH, DESTROY the old one. SWITCH moves
+ * each iommu group from its page table to one of the new IOAS as
+ * IOMMU_DEVICE_REPLACE does, never through the blocking domain (the IOMMU
+ * driver may still block translation for a moment inside the switch, as
+ * VT-d and AMD-Vi do); if a group cannot move, the groups already moved go
+ * back to the page tables they had, which were kept for that, and nothing
+ * changed (the errno is the group's: EADDRINUSE when the IOAS maps a
+ * device's reserved range). Should even the way back fail, the kernel log
+ * says so and that group is blocked.
+ *
+ * An IOAS no device uses pins nothing: memory MAP_DMA put there is pinned
+ * and charged (RLIMIT_MEMLOCK) when a SWITCH attaches it, so EFAULT and
+ * ENOMEM for it come from SWITCH, and until the old IOAS is destroyed or
+ * its devices left it, both are pinned and charged. A group joining the
+ * container later attaches to the attached IOAS, which VFIO_IOMMU_GET_INFO
+ * describes; MAP_DMA and UNMAP_DMA act on the selected one. All of the
+ * container's type1 ioctls run one at a time. Every op answers with the
+ * two IDs after it.
+ *
+ * Errors: EINVAL (@ioas_id not 0 for GET or ALLOC; a container released
+ * meanwhile), ENOENT (not an IOAS of this container), EBUSY (DESTROY of the
+ * attached or selected IOAS), EOPNOTSUPP (@op unknown, @__reserved), the
+ * size rules above; SWITCH also as IOMMU_DEVICE_REPLACE fails (ENOMEM,
+ * EFAULT, EINTR, EINVAL for a page table a group cannot use); EFAULT when
+ * the answer cannot be written, after SELECT, SWITCH or DESTROY took
+ * effect (ALLOC then makes nothing); ENOTTY on a container not served as
+ * type1 by this module (the kernel's vfio_iommu_type1 answers ENOTTY too).
+ */
+struct iommu_replace_type1_ioas {
+	__u32 size;
+	__u32 op;
+	__u32 ioas_id;
+	__u32 out_attached_id;
+	__u32 out_selected_id;
+	__u32 __reserved;
+};
+
+#define IOMMU_REPLACE_TYPE1_IOAS _IO(IOMMUFD_TYPE, IOMMU_REPLACE_NR_VFIO_TYPE1_IOAS)
+
 #endif /* _UAPI_LINUX_IOMMU_REPLACE_H */
