@@ -480,6 +480,18 @@ int iorp_device_replace(struct iorp_device *idev, u32 *pt_id)
 }
 
 /**
+ * iorp_device_set_pt() - attach a device, or replace its page table
+ * @idev: the device
+ * @pt_id: in: an IOAS or HWPT ID; out: the HWPT attached
+ *
+ * Return: as iorp_device_replace(), whether the device is attached or not.
+ */
+int iorp_device_set_pt(struct iorp_device *idev, u32 *pt_id)
+{
+	return iorp_device_change_pt(idev, pt_id, IORP_ATTACH_OR_REPLACE);
+}
+
+/**
  * iorp_device_detach() - detach a device (no-op if not attached)
  * @idev: the device
  *
@@ -526,8 +538,8 @@ struct iorp_hwpt *iorp_device_hold_hwpt(struct iorp_device *idev)
  * iorp_device_put_hwpt() - drop iorp_device_hold_hwpt()'s reference
  * @hwpt: the HWPT
  *
- * An automatic HWPT no device uses any more is destroyed. No agroup->lock
- * or ioas->mutex may be held.
+ * An automatic HWPT no device uses any more is destroyed, so the caller
+ * must not hold its IOAS's ioas->mutex.
  */
 void iorp_device_put_hwpt(struct iorp_hwpt *hwpt)
 {

@@ -485,15 +485,17 @@ iorp_vfio_switch_devs(struct iorp_vfio_container *container, unsigned int *n)
 }
 
 /*
- * The way back after a failed SWITCH, for devs[0..failed]: each goes back
- * to the HWPT it had, which the hold kept filled, so the switch allocates
- * and pins nothing; the failed device's own group may have been left
- * detached (device.c): it is attached again.
+ * The way back after a failed SWITCH: every device goes back to the HWPT it
+ * had, which the hold kept filled, so nothing is pinned again. Devices the
+ * SWITCH did not reach are there already (nothing to do); the failed
+ * group's devices may have been left detached (device.c): they are
+ * attached again. A device that cannot go back (a fatal signal, no memory,
+ * the IOMMU driver refusing) is detached, so none is left on the new IOAS.
  */
 static void iorp_vfio_switch_back(struct iorp_vfio_switch_dev *devs,
-				  unsigned int failed)
+				  unsigned int n)
 {
-	unsigned int i = failed + 1;
+	unsigned int i = n;
 
 	while (i--) {
 		u32 pt_id;
@@ -502,12 +504,12 @@ static void iorp_vfio_switch_back(struct iorp_vfio_switch_dev *devs,
 		if (!devs[i].old)
 			continue;
 		pt_id = devs[i].old->obj.id;
-		err = iorp_device_replace(devs[i].idev, &pt_id);
-		if (err == -EINVAL)	/* detached by the failure */
-			err = iorp_device_attach(devs[i].idev, &pt_id);
-		if (err && err != -ENODEV)
-			pr_warn_ratelimited("iommu-replace: type1 container: a device could not go back to its page table (error %d); it is blocked\n",
-					    err);
+		err = iorp_device_set_pt(devs[i].idev, &pt_id);
+		if (!err || err == -ENODEV)
+			continue;
+		iorp_device_detach(devs[i].idev);
+		pr_warn_ratelimited("iommu-replace: type1 container: a device could not go back to its page table (error %d) and is detached\n",
+				    err);
 	}
 }
 
@@ -541,7 +543,7 @@ static int iorp_vfio_ioas_switch(struct iorp_vfio_container *container,
 				ret = 0;
 		}
 		if (ret)
-			iorp_vfio_switch_back(devs, i - 1);
+			iorp_vfio_switch_back(devs, n);
 		for (i = 0; i < n; i++)
 			if (devs[i].old)
 				iorp_device_put_hwpt(devs[i].old);

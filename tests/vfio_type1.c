@@ -1217,4 +1217,73 @@ TEST_F(t1, replace_extension_two_groups)
 	close(pair_fd);
 }
 
+/*
+ * The fallback route (6.1): the second group's switch fails at its second
+ * device, and putting its first device back fails too, which leaves that
+ * group detached and blocked (device.c); the way back attaches it to its
+ * old page table again, and the first group goes back too.
+ */
+TEST_F(t1, replace_extension_group_left_blocked)
+{
+	struct edu pair[2] = {};
+	struct iommu_replace_type1_ioas r;
+	uint32_t a, b, attached, selected;
+	int pair_fd, dev_fd, ret;
+
+	pair_fd = open_pair_group(pair);
+	ASSERT_LE(0, pair_fd) TH_LOG("no pair of edu functions in one group");
+	container_open(_metadata, self, VFIO_TYPE1v2_IOMMU);
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf, SZ_64K, RW));
+	if (!self->ours) {
+		close(pair_fd);
+		SKIP(return, "the REPLACE extension is ours (type1: ENOTTY, asserted in replace_extension)");
+	}
+	ASSERT_EQ(0, ioctl(pair_fd, VFIO_GROUP_SET_CONTAINER,
+			   &self->container));
+	dev_fd = ioctl(pair_fd, VFIO_GROUP_GET_DEVICE_FD, pair[1].name);
+	ASSERT_LE(0, dev_fd);
+	ASSERT_EQ(0, edu_open_vfio(&pair[1], dev_fd));
+	t1_ioas_ids(_metadata, self->container, &a, &selected);
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_ALLOC,
+			     0, &r));
+	b = r.ioas_id;
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SELECT,
+			     b, NULL));
+	ASSERT_EQ(0, map_dma(self->container, IOVA_W, self->w, SZ_4K, RW));
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf + 16 * SZ_4K,
+			     SZ_64K, RW));
+
+	/* devices walked: the first group's one, then the pair's two */
+	ASSERT_EQ(0, fault_arm("switch_dev", 3))
+		TH_LOG("no fault site (the test module is expected)");
+	ASSERT_EQ(0, fault_arm("switch_back", 1));
+	ret = t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SWITCH, b, NULL);
+	ASSERT_EQ(0, fault_arm("switch_dev", 0));
+	ASSERT_EQ(0, fault_arm("switch_back", 0));
+	if (!ret) {
+		/* the native route (6.12) walks no device of ours */
+		EXPECT_EQ(pat(16), dev_reads(_metadata, self, IOVA_V));
+		EXPECT_EQ(pat(16), other_reads(_metadata, self, &pair[1],
+					       IOVA_V));
+		edu_close(&pair[1]);
+		close(dev_fd);
+		close(pair_fd);
+		SKIP(return, "the native route switched: the fallback walk's fault sites are not on it");
+	}
+	EXPECT_EQ(EIO, ret);
+	t1_ioas_ids(_metadata, self->container, &attached, &selected);
+	EXPECT_EQ(a, attached);
+	EXPECT_EQ(pat(0), dev_reads(_metadata, self, IOVA_V));
+	EXPECT_EQ(pat(0), other_reads(_metadata, self, &pair[1], IOVA_V));
+	/* and the pair is attached for real: it switches with the rest */
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SWITCH,
+			     b, NULL));
+	EXPECT_EQ(pat(16), dev_reads(_metadata, self, IOVA_V));
+	EXPECT_EQ(pat(16), other_reads(_metadata, self, &pair[1], IOVA_V));
+	edu_close(&pair[1]);
+	close(dev_fd);
+	ASSERT_EQ(0, ioctl(pair_fd, VFIO_GROUP_UNSET_CONTAINER));
+	close(pair_fd);
+}
+
 TEST_HARNESS_MAIN

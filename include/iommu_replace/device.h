@@ -216,6 +216,7 @@ struct iorp_device *iorp_device_bind(struct iorp_ctx *ctx,
 void iorp_device_unbind(struct iorp_device *idev);
 int iorp_device_attach(struct iorp_device *idev, u32 *pt_id);
 int iorp_device_replace(struct iorp_device *idev, u32 *pt_id);
+int iorp_device_set_pt(struct iorp_device *idev, u32 *pt_id);
 void iorp_device_detach(struct iorp_device *idev);
 struct iorp_hwpt *iorp_device_hold_hwpt(struct iorp_device *idev);
 void iorp_device_put_hwpt(struct iorp_hwpt *hwpt);

@@ -800,8 +800,10 @@ enum iommu_replace_type1_ioas_op {
  * VT-d and AMD-Vi do); if a group cannot move, the groups already moved go
  * back to the page tables they had, which were kept for that, and nothing
  * changed (the errno is the group's: EADDRINUSE when the IOAS maps a
- * device's reserved range). Should even the way back fail, the kernel log
- * says so and that group is blocked.
+ * device's reserved range). Should even the way back fail for a device (a
+ * fatal signal, no memory, the IOMMU driver refusing), the kernel log says
+ * so and the device is detached: its group is blocked unless another of
+ * its devices went back.
  *
  * An IOAS no device uses pins nothing: memory MAP_DMA put there is pinned
  * and charged (RLIMIT_MEMLOCK) when a SWITCH attaches it, so EFAULT and
@@ -809,12 +811,13 @@ enum iommu_replace_type1_ioas_op {
  * its devices left it, both are pinned and charged. A group joining the
  * container later attaches to the attached IOAS, which VFIO_IOMMU_GET_INFO
  * describes; MAP_DMA and UNMAP_DMA act on the selected one. All of the
- * container's type1 ioctls run one at a time. Every op answers with the
- * two IDs after it.
+ * container's type1 ioctls run one at a time. Every op that succeeds
+ * answers with the two IDs after it.
  *
  * Errors: EINVAL (@ioas_id not 0 for GET or ALLOC; a container released
  * meanwhile), ENOENT (not an IOAS of this container), EBUSY (DESTROY of the
- * attached or selected IOAS), EOPNOTSUPP (@op unknown, @__reserved), the
+ * attached or selected IOAS; for a moment too after a group left the
+ * container, until its devices are detached), EOPNOTSUPP (@op unknown, @__reserved), the
  * size rules above; SWITCH also as IOMMU_DEVICE_REPLACE fails (ENOMEM,
  * EFAULT, EINTR, EINVAL for a page table a group cannot use); EFAULT when
  * the answer cannot be written, after SELECT, SWITCH or DESTROY took
