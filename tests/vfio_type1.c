@@ -1125,6 +1125,36 @@ TEST_F_TIMEOUT(t1, replace_extension_under_dma, 600)
 	EXPECT_EQ(pat(0), dev_reads(_metadata, self, IOVA_V));
 }
 
+/*
+ * The pair's group joins the container (pair[1] opened through its device
+ * fd, which is returned); a second IOAS, *b, is made and selected, with W
+ * and buf's pages from 16 on at V. *a is the IOAS the devices use.
+ */
+static int pair_joins_b(struct __test_metadata *_metadata,
+			FIXTURE_DATA(t1) *self, int pair_fd, struct edu *pair,
+			uint32_t *a, uint32_t *b)
+{
+	struct iommu_replace_type1_ioas r;
+	uint32_t selected;
+	int dev_fd;
+
+	ASSERT_EQ(0, ioctl(pair_fd, VFIO_GROUP_SET_CONTAINER,
+			   &self->container));
+	dev_fd = ioctl(pair_fd, VFIO_GROUP_GET_DEVICE_FD, pair[1].name);
+	ASSERT_LE(0, dev_fd);
+	ASSERT_EQ(0, edu_open_vfio(&pair[1], dev_fd));
+	t1_ioas_ids(_metadata, self->container, a, &selected);
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_ALLOC,
+			     0, &r));
+	*b = r.ioas_id;
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SELECT,
+			     *b, NULL));
+	ASSERT_EQ(0, map_dma(self->container, IOVA_W, self->w, SZ_4K, RW));
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf + 16 * SZ_4K,
+			     SZ_64K, RW));
+	return dev_fd;
+}
+
 /* Arm a fault site of the test module (fault.h): the n-th call fails */
 static int fault_arm(const char *site, unsigned int n)
 {
@@ -1149,7 +1179,6 @@ static int fault_arm(const char *site, unsigned int n)
 TEST_F(t1, replace_extension_two_groups)
 {
 	struct edu pair[2] = {};
-	struct iommu_replace_type1_ioas r;
 	int pair_fd, dev_fd;
 	uint32_t a, b, attached, selected;
 
@@ -1161,20 +1190,7 @@ TEST_F(t1, replace_extension_two_groups)
 		close(pair_fd);
 		SKIP(return, "the REPLACE extension is ours (type1: ENOTTY, asserted in replace_extension)");
 	}
-	ASSERT_EQ(0, ioctl(pair_fd, VFIO_GROUP_SET_CONTAINER,
-			   &self->container));
-	dev_fd = ioctl(pair_fd, VFIO_GROUP_GET_DEVICE_FD, pair[1].name);
-	ASSERT_LE(0, dev_fd);
-	ASSERT_EQ(0, edu_open_vfio(&pair[1], dev_fd));
-	t1_ioas_ids(_metadata, self->container, &a, &selected);
-	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_ALLOC,
-			     0, &r));
-	b = r.ioas_id;
-	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SELECT,
-			     b, NULL));
-	ASSERT_EQ(0, map_dma(self->container, IOVA_W, self->w, SZ_4K, RW));
-	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf + 16 * SZ_4K,
-			     SZ_64K, RW));
+	dev_fd = pair_joins_b(_metadata, self, pair_fd, pair, &a, &b);
 	EXPECT_EQ(pat(0), other_reads(_metadata, self, &pair[1], IOVA_V));
 
 	/* the first group's switch passes, the second's fails: both stay */
@@ -1226,7 +1242,6 @@ TEST_F(t1, replace_extension_two_groups)
 TEST_F(t1, replace_extension_group_left_blocked)
 {
 	struct edu pair[2] = {};
-	struct iommu_replace_type1_ioas r;
 	uint32_t a, b, attached, selected;
 	int pair_fd, dev_fd, ret;
 
@@ -1238,20 +1253,7 @@ TEST_F(t1, replace_extension_group_left_blocked)
 		close(pair_fd);
 		SKIP(return, "the REPLACE extension is ours (type1: ENOTTY, asserted in replace_extension)");
 	}
-	ASSERT_EQ(0, ioctl(pair_fd, VFIO_GROUP_SET_CONTAINER,
-			   &self->container));
-	dev_fd = ioctl(pair_fd, VFIO_GROUP_GET_DEVICE_FD, pair[1].name);
-	ASSERT_LE(0, dev_fd);
-	ASSERT_EQ(0, edu_open_vfio(&pair[1], dev_fd));
-	t1_ioas_ids(_metadata, self->container, &a, &selected);
-	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_ALLOC,
-			     0, &r));
-	b = r.ioas_id;
-	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SELECT,
-			     b, NULL));
-	ASSERT_EQ(0, map_dma(self->container, IOVA_W, self->w, SZ_4K, RW));
-	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf + 16 * SZ_4K,
-			     SZ_64K, RW));
+	dev_fd = pair_joins_b(_metadata, self, pair_fd, pair, &a, &b);
 
 	/* devices walked: the first group's one, then the pair's two */
 	ASSERT_EQ(0, fault_arm("switch_dev", 3))
