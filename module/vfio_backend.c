@@ -39,6 +39,16 @@
  * container more IOASes: MAP_DMA and UNMAP_DMA act on the selected one,
  * and SWITCH moves every device to another one at once.
  *
+ * Emulated (mdev-style) devices join type1 containers too: their drivers
+ * pin and copy (vfio_pin_pages(), vfio_unpin_pages(), vfio_dma_rw())
+ * through the container's access (access.h), which sits on the attached
+ * IOAS and moves with a SWITCH. VFIO registers each device that is opened
+ * (register_device); those with a dma_unmap callback are listed in the
+ * container, and only they may pin: an unmap of pinned IOVA (UNMAP_DMA, a
+ * SWITCH) first calls every listed device's dma_unmap, as type1 does.
+ * Containers of our own type serve no emulated group (their devices are
+ * bound and attached by the VMM, which has no handle on an emulated one).
+ *
  * Without a verified layout of the private interface for the target
  * kernel (module/compat/vfio-layout), none of this is built, and modinfo
  * ("vfio_backend") and the kernel log say so.
@@ -62,6 +72,13 @@
  * device once and none is unbound under it; it guards the IOAS IDs. An
  * ioctl or a reap work holds the container (kref) while it runs; the last
  * reference fputs the context's file.
+ *
+ * A container's emu_lock lists its emulated devices (emu_devs); it is held
+ * while their dma_unmap callbacks run, so it comes after iopt->access_lock
+ * (which the access's unmap callback runs under) and before the drivers'
+ * own locks and access->lock (their unpins): item 8a in locking.h. VFIO
+ * registers and unregisters devices under its own locks. A pin runs under
+ * a driver's lock, so it only reads the list, under RCU.
  */
 #include <linux/device.h>
 #include <linux/file.h>
@@ -71,12 +88,14 @@
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/rculist.h>
 #include <linux/slab.h>
 #include <linux/vfio.h>
 #include <linux/workqueue.h>
 
 #include <uapi/linux/iommu_replace.h>
 #include <iommu_replace/compat.h>
+#include <iommu_replace/access.h>
 #include <iommu_replace/core.h>
 #include <iommu_replace/device.h>
 #include <iommu_replace/io_pagetable.h>
@@ -100,7 +119,9 @@ MODULE_PARM_DESC(vfio_type1,
  * struct iorp_vfio_group - an iommu group VFIO attached to a container
  * @node: in container->groups
  * @iommu_group: the group (VFIO holds it while attached)
- * @coherent: every device's IOMMU forces DMA to snoop CPU caches
+ * @coherent: every device's IOMMU forces DMA to snoop CPU caches (an
+ *            emulated group's CPU copies always do)
+ * @emulated: an emulated (mdev-style) group: no IOMMU, no devices bound
  * @idevs: type1: the group's devices, bound to the container's context
  * @nr_idevs: how many
  * @container: type1, once the group left: its container, held until
@@ -111,6 +132,7 @@ struct iorp_vfio_group {
 	struct list_head node;
 	struct iommu_group *iommu_group;
 	bool coherent;
+	bool emulated;
 	struct iorp_device **idevs;
 	unsigned int nr_idevs;
 	struct iorp_vfio_container *container;
@@ -131,6 +153,9 @@ struct iorp_vfio_group {
  * @ioas_lock: type1: see Locking above
  * @attached_id: type1: the IOAS (in @ctx) the devices are attached to
  * @selected_id: type1: the IOAS MAP_DMA and UNMAP_DMA act on
+ * @access: type1: emulated devices' pins and copies; on @attached_id
+ * @emu_lock: see Locking above
+ * @emu_devs: struct iorp_vfio_emu_dev, node: open devices that may pin
  */
 struct iorp_vfio_container {
 	struct list_head node;
@@ -143,6 +168,23 @@ struct iorp_vfio_container {
 	struct mutex ioas_lock;	/* see Locking above; guards the two IDs */
 	u32 attached_id;
 	u32 selected_id;
+	struct iorp_access *access;
+	struct mutex emu_lock;	/* see Locking above; guards @emu_devs */
+	struct list_head emu_devs;
+};
+
+/**
+ * struct iorp_vfio_emu_dev - an open device with a dma_unmap callback
+ * @node: in container->emu_devs (RCU: pins look groups up without a lock)
+ * @vdev: the device (VFIO unregisters it before freeing it)
+ * @iommu_group: its group (the group lives while the device is open)
+ * @rcu: frees the entry after pins that may be reading it
+ */
+struct iorp_vfio_emu_dev {
+	struct list_head node;
+	struct vfio_device *vdev;
+	struct iommu_group *iommu_group;
+	struct rcu_head rcu;
 };
 
 static DEFINE_MUTEX(iorp_vfio_lock);
@@ -191,14 +233,37 @@ static bool iorp_vfio_is_type1(unsigned long type)
 }
 
 /*
+ * An unmap of IOVA the container's access pinned (UNMAP_DMA, or a SWITCH
+ * leaving the IOAS, which unmaps everything): every listed device unpins
+ * what it pinned in the range, through iorp_vfio_unpin_pages().
+ */
+static void iorp_vfio_emu_unmap(void *data, unsigned long iova,
+				unsigned long length)
+{
+	struct iorp_vfio_container *container = data;
+	struct iorp_vfio_emu_dev *edev;
+
+	mutex_lock(&container->emu_lock);
+	list_for_each_entry(edev, &container->emu_devs, node)
+		edev->vdev->ops->dma_unmap(edev->vdev, iova, length);
+	mutex_unlock(&container->emu_lock);
+}
+
+static const struct iorp_access_ops iorp_vfio_access_ops = {
+	.needs_pin_pages = true,
+	.unmap = iorp_vfio_emu_unmap,
+};
+
+/*
  * A type1 container's own context (the kernel's; its file is in no fd
- * table) and IOAS. Its pins are charged as type1 charges them: to the
+ * table), IOAS and access. Its pins are charged as type1 charges them: to the
  * mapping process's locked_vm.
  */
 static int iorp_vfio_type1_open(struct iorp_vfio_container *container)
 {
 	struct iorp_ioas *ioas;
 	struct file *file;
+	int ret;
 
 	file = iorp_ctx_file_create("[iommu-replace-type1]");
 	if (IS_ERR(file))
@@ -213,8 +278,25 @@ static int iorp_vfio_type1_open(struct iorp_vfio_container *container)
 	container->attached_id = ioas->obj.id;
 	container->selected_id = ioas->obj.id;
 	iorp_object_finalize(container->ctx, &ioas->obj);
+	container->access = iorp_access_create(container->ctx,
+					       &iorp_vfio_access_ops,
+					       container);
+	if (IS_ERR(container->access)) {
+		ret = PTR_ERR(container->access);
+		goto out_fput;
+	}
+	ret = iorp_access_attach(container->access, container->attached_id);
+	if (ret)
+		goto out_destroy;
 	container->file = file;
 	return 0;
+
+out_destroy:
+	iorp_access_destroy(container->access);
+out_fput:
+	container->access = NULL;
+	fput(file);
+	return ret;
 }
 
 static void *iorp_vfio_open(unsigned long type)
@@ -230,11 +312,14 @@ static void *iorp_vfio_open(unsigned long type)
 	kref_init(&container->kref);
 	INIT_LIST_HEAD(&container->groups);
 	mutex_init(&container->ioas_lock);
+	mutex_init(&container->emu_lock);
+	INIT_LIST_HEAD(&container->emu_devs);
 	if (type != IOMMU_REPLACE_VFIO_TYPE) {
 		container->type1 = true;
 		container->v2 = type == VFIO_TYPE1v2_IOMMU;
 		ret = iorp_vfio_type1_open(container);
 		if (ret) {
+			mutex_destroy(&container->emu_lock);
 			mutex_destroy(&container->ioas_lock);
 			kfree(container);
 			return ERR_PTR(ret);
@@ -251,8 +336,13 @@ static void iorp_vfio_container_free(struct kref *kref)
 	struct iorp_vfio_container *container =
 		container_of(kref, struct iorp_vfio_container, kref);
 
+	/* VFIO unregistered every device before their groups left */
+	WARN_ON_ONCE(!list_empty(&container->emu_devs));
+	if (container->access)
+		iorp_access_destroy(container->access);
 	if (container->file)
 		fput(container->file);	/* deferred: never under VFIO's locks */
+	mutex_destroy(&container->emu_lock);
 	mutex_destroy(&container->ioas_lock);
 	kfree(container);
 }
@@ -514,8 +604,8 @@ static void iorp_vfio_switch_back(struct iorp_vfio_switch_dev *devs,
 }
 
 /*
- * SWITCH: every device to ioas_id, or none. A device that is not attached
- * (a group leaving meanwhile: gone, ENODEV) is not moved.
+ * SWITCH: every device and the access to ioas_id, or none. A device that is
+ * not attached (a group leaving meanwhile: gone, ENODEV) is not moved.
  */
 static int iorp_vfio_ioas_switch(struct iorp_vfio_container *container,
 				 u32 ioas_id)
@@ -542,6 +632,9 @@ static int iorp_vfio_ioas_switch(struct iorp_vfio_container *container,
 			if (ret == -ENODEV)
 				ret = 0;
 		}
+		/* emulated devices last: told to unpin, they pin again after */
+		if (!ret)
+			ret = iorp_access_replace(container->access, ioas_id);
 		if (ret)
 			iorp_vfio_switch_back(devs, n);
 		for (i = 0; i < n; i++)
@@ -662,6 +755,168 @@ static long iorp_vfio_ioctl(void *data, unsigned int cmd, unsigned long arg)
 	return -ENOTTY;
 }
 
+/* --- emulated devices: pins and copies through the container's access --- */
+
+/* May a device of iommu_group pin? Only a listed one (it has dma_unmap). */
+static bool iorp_vfio_emu_may_pin(struct iorp_vfio_container *container,
+				  struct iommu_group *iommu_group)
+{
+	struct iorp_vfio_emu_dev *edev;
+	bool listed = false;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(edev, &container->emu_devs, node) {
+		if (edev->iommu_group == iommu_group) {
+			listed = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return listed;
+}
+
+/*
+ * The IOVA of the page under user_iova, and of the page past npage pages
+ * from there, or EINVAL (type1's errno for IOVA nothing can map).
+ */
+static int iorp_vfio_pin_range(dma_addr_t user_iova, int npage,
+			       unsigned long *iova)
+{
+	u64 end;
+
+	if (npage <= 0 || npage > VFIO_PIN_PAGES_MAX_ENTRIES)
+		return -EINVAL;
+	if (check_add_overflow(ALIGN_DOWN((u64)user_iova, PAGE_SIZE),
+			       (u64)npage << PAGE_SHIFT, &end) ||
+	    end - 1 > ULONG_MAX)
+		return -EINVAL;
+	*iova = ALIGN_DOWN(user_iova, PAGE_SIZE);
+	return 0;
+}
+
+/*
+ * vfio_pin_pages(): the npage pages from the one holding user_iova, each
+ * pinned on its own, so a driver may unpin them one by one (type1's
+ * granularity). Return: npage; EINVAL for a device that may not pin or
+ * IOVA not mapped; EPERM for a write pin of a read-only mapping; EACCES on
+ * a VFIO_TYPE1_IOMMU container (type1 pins for v2 only).
+ */
+static int iorp_vfio_pin_pages(void *data, struct iommu_group *iommu_group,
+			       dma_addr_t user_iova, int npage, int prot,
+			       struct page **pages)
+{
+	struct iorp_vfio_container *container = data;
+	unsigned long iova;
+	int i, ret;
+
+	if (!container->type1 || !pages)
+		return -EINVAL;
+	if (!container->v2)
+		return -EACCES;
+	ret = iorp_vfio_pin_range(user_iova, npage, &iova);
+	if (ret)
+		return ret;
+	if (!iorp_vfio_emu_may_pin(container, iommu_group))
+		return -EINVAL;
+	for (i = 0; i < npage; i++) {
+		ret = iorp_access_pin_pages(container->access,
+					    iova + i * PAGE_SIZE, PAGE_SIZE,
+					    &pages[i], prot & IOMMU_WRITE);
+		if (ret)
+			goto out_unpin;
+	}
+	return npage;
+
+out_unpin:
+	while (i--)
+		iorp_access_unpin_pages(container->access,
+					iova + i * PAGE_SIZE, PAGE_SIZE);
+	return ret == -ENOENT ? -EINVAL : ret;
+}
+
+/* vfio_unpin_pages(): VFIO checked 0 < npage <= VFIO_PIN_PAGES_MAX_ENTRIES */
+static void iorp_vfio_unpin_pages(void *data, dma_addr_t user_iova, int npage)
+{
+	struct iorp_vfio_container *container = data;
+	unsigned long iova;
+	int i;
+
+	/* only pins made by iorp_vfio_pin_pages() come back here */
+	if (!container->type1 || iorp_vfio_pin_range(user_iova, npage, &iova))
+		return;
+	for (i = 0; i < npage; i++)
+		iorp_access_unpin_pages(container->access,
+					iova + i * PAGE_SIZE, PAGE_SIZE);
+}
+
+/*
+ * vfio_dma_rw(): a copy by the CPU at IOVA of the attached IOAS; nothing
+ * stays pinned. EINVAL for IOVA not mapped, EPERM for a write to a
+ * read-only mapping, as type1.
+ */
+static int iorp_vfio_dma_rw(void *data, dma_addr_t user_iova, void *buf,
+			    size_t count, bool write)
+{
+	struct iorp_vfio_container *container = data;
+	int ret;
+
+	if (!container->type1 || user_iova > ULONG_MAX)
+		return -EINVAL;
+	ret = iorp_access_rw(container->access, user_iova, buf, count, write);
+	return ret == -ENOENT || ret == -EOVERFLOW ? -EINVAL : ret;
+}
+
+/*
+ * VFIO opened a device of one of the container's groups (its first open,
+ * under VFIO's locks). One with a dma_unmap callback is listed: it may pin,
+ * and unmaps are told to it. A device without one is not: its pins are
+ * refused, since nothing could ask for them back.
+ */
+static void iorp_vfio_register_device(void *data, struct vfio_device *vdev)
+{
+	struct iorp_vfio_container *container = data;
+	struct iorp_vfio_emu_dev *edev;
+	struct iommu_group *iommu_group;
+
+	if (!vdev->ops->dma_unmap)
+		return;
+	iommu_group = iommu_group_get(vdev->dev);
+	if (!iommu_group)
+		return;
+	/* VFIO holds the group while the device is open */
+	iommu_group_put(iommu_group);
+	edev = kzalloc(sizeof(*edev), GFP_KERNEL_ACCOUNT);
+	if (!edev) {
+		pr_warn_ratelimited("iommu-replace: no memory to list %s: its pins will be refused\n",
+				    dev_name(vdev->dev));
+		return;
+	}
+	edev->vdev = vdev;
+	edev->iommu_group = iommu_group;
+	mutex_lock(&container->emu_lock);
+	list_add_tail_rcu(&edev->node, &container->emu_devs);
+	mutex_unlock(&container->emu_lock);
+}
+
+/* VFIO closed the device (its driver dropped its pins in close_device) */
+static void iorp_vfio_unregister_device(void *data, struct vfio_device *vdev)
+{
+	struct iorp_vfio_container *container = data;
+	struct iorp_vfio_emu_dev *edev, *found = NULL;
+
+	mutex_lock(&container->emu_lock);
+	list_for_each_entry(edev, &container->emu_devs, node) {
+		if (edev->vdev == vdev) {
+			found = edev;
+			list_del_rcu(&found->node);
+			break;
+		}
+	}
+	mutex_unlock(&container->emu_lock);
+	if (found)
+		kfree_rcu(found, rcu);
+}
+
 /*
  * Type1: unbind the devices of a group that left its container. The file
  * holds this module; its last fput() here is deferred (a kworker's), and
@@ -755,19 +1010,21 @@ static int iorp_vfio_attach_group(void *data, struct iommu_group *iommu_group,
 	int ret;
 
 	/*
-	 * Emulated (mdev-style) groups need pinning through the container,
-	 * which this backend does not serve yet; no-IOMMU groups have no
-	 * translation to own.
+	 * Emulated (mdev-style) groups pin through a type1 container's
+	 * access; no-IOMMU groups have no translation to own.
 	 */
-	if (type != IORP_VFIO_IOMMU)
+	if (type == IORP_VFIO_EMULATED_IOMMU ? !container->type1 :
+					       type != IORP_VFIO_IOMMU)
 		return -EOPNOTSUPP;
 
 	vgroup = kzalloc(sizeof(*vgroup), GFP_KERNEL_ACCOUNT);
 	if (!vgroup)
 		return -ENOMEM;
 	vgroup->iommu_group = iommu_group;
-	vgroup->coherent = iorp_pci_group_coherent(iommu_group);
-	if (container->type1) {
+	vgroup->emulated = type == IORP_VFIO_EMULATED_IOMMU;
+	vgroup->coherent = vgroup->emulated ||
+			   iorp_pci_group_coherent(iommu_group);
+	if (container->type1 && !vgroup->emulated) {
 		/* a SWITCH sees the group with all its devices, or not at all */
 		mutex_lock(&container->ioas_lock);
 		/* on failure, @vgroup is freed or the reap work's */
@@ -781,7 +1038,7 @@ static int iorp_vfio_attach_group(void *data, struct iommu_group *iommu_group,
 	mutex_lock(&iorp_vfio_lock);
 	list_add_tail(&vgroup->node, &container->groups);
 	mutex_unlock(&iorp_vfio_lock);
-	if (container->type1)
+	if (container->type1 && !vgroup->emulated)
 		mutex_unlock(&container->ioas_lock);
 	return 0;
 }
@@ -805,7 +1062,7 @@ static void iorp_vfio_detach_group(void *data, struct iommu_group *iommu_group)
 	mutex_unlock(&iorp_vfio_lock);
 	WARN_ON_ONCE(!found);
 	/* then off our page tables, before VFIO gives up the ownership */
-	if (ctx)
+	if (ctx && !(found && found->emulated))
 		iorp_pci_vfio_group_left(ctx, iommu_group);
 	if (found && found->idevs) {
 		/* their objects go later, outside VFIO's locks */
@@ -823,6 +1080,11 @@ static const struct iorp_vfio_iommu_driver_ops iorp_vfio_ops = {
 	.ioctl		= iorp_vfio_ioctl,
 	.attach_group	= iorp_vfio_attach_group,
 	.detach_group	= iorp_vfio_detach_group,
+	.pin_pages	= iorp_vfio_pin_pages,
+	.unpin_pages	= iorp_vfio_unpin_pages,
+	.register_device = iorp_vfio_register_device,
+	.unregister_device = iorp_vfio_unregister_device,
+	.dma_rw		= iorp_vfio_dma_rw,
 };
 
 /**

@@ -140,6 +140,13 @@ vfio_backend_of() {
 echo "== host: builds, lint, uAPI, probes, install, DKMS"
 need_step - programs "guest test programs build" make tests
 
+# build_emu_module KDIR DIR: iorp_emu.ko, the emulated VFIO devices of the
+# vfio-type1 suites, built from a copy in DIR against the kernel tree KDIR
+build_emu_module() {
+	rm -rf "$2" && mkdir -p "$2" && cp tests/emu-module/* "$2/" &&
+		make -C "$1" M="$2" modules
+}
+
 for k in "${kernels[@]}"; do
 	in_list "$k" "$filter_kernel" prefix || continue
 	for t in 0 1; do
@@ -150,6 +157,8 @@ for k in "${kernels[@]}"; do
 			host_step "$k" sparse "$flavour module is sparse clean" \
 				make sparse-one KVER="$k" TEST=$t
 	done
+	need_step "$k" build "iorp_emu.ko (emulated VFIO devices for the tests) builds" \
+		build_emu_module "/lib/modules/$k/build" "$top/build/$k/emu-module"
 done
 
 selected - host checkpatch &&
@@ -350,6 +359,7 @@ for k in "${kernels[@]}"; do
 		tests/qemu/run-lane --kernel "$k" --topology "$t" --out "$lane" \
 			--module test="build/$k/test/iommu_replace.ko" \
 			--module prod="build/$k/prod/iommu_replace.ko" \
+			--module emu="build/$k/emu-module/iorp_emu.ko" \
 			${dkms_ko:+--module dkms="$dkms_ko"} \
 			--env IORP_VERSION="$version" --env IORP_COMPAT="$(compat_of "$k")" \
 			--env IORP_VFIO_BACKEND="$(vfio_backend_of "$k")" \
@@ -392,6 +402,8 @@ if [ -n "${dk:-}" ]; then
 	dk_release=$(cat "$dk/release")
 	need_step "$debug" build "test module builds against the debug kernel" \
 		make module KVER="$dk_release" KDIR="$dk/build" TEST=1 WERROR=1
+	need_step "$debug" build "iorp_emu.ko builds against the debug kernel" \
+		build_emu_module "$dk/build" "$top/build/$dk_release/emu-module"
 	# its tree has drivers/vfio/vfio.h: the backend must be built
 	host_step "$debug" build "VFIO backend layout checked against the debug kernel's vfio.h" \
 		test "$(vfio_backend_of "$dk_release")" = \
@@ -404,6 +416,7 @@ if [ -n "${dk:-}" ]; then
 			--kdir "$dk/build" --topology "$t" --out "$lane" \
 			--timeout $(( 3600 + fuzz_seconds )) --memory 3072 \
 			--module test="build/$dk_release/test/iommu_replace.ko" \
+			--module emu="build/$dk_release/emu-module/iorp_emu.ko" \
 			--env IORP_VERSION="$version" --env IORP_COMPAT="$(compat_of "$dk_release")" \
 			--env IORP_VFIO_BACKEND="$(vfio_backend_of "$dk_release")" \
 			--env IORP_FUZZ_SECONDS="$fuzz_seconds" \

@@ -36,6 +36,7 @@
 
 #include "kselftest_harness.h"
 #include "edu.h"
+#include "emu-module/iorp_emu.h"
 
 #define IOVA_V		0x100000ULL	/* the mappings under test */
 #define IOVA_W		0x40000ULL	/* where the device writes what it read */
@@ -1286,6 +1287,476 @@ TEST_F(t1, replace_extension_group_left_blocked)
 	close(dev_fd);
 	ASSERT_EQ(0, ioctl(pair_fd, VFIO_GROUP_UNSET_CONTAINER));
 	close(pair_fd);
+}
+
+/* --- emulated devices (iorp_emu.ko): pins and copies through the container */
+
+/*
+ * The emulated devices of iorp_emu.ko (tests/emu-module) each sit alone in
+ * an emulated iommu group and reach memory only through their container's
+ * backend: vfio_pin_pages(), vfio_unpin_pages(), vfio_dma_rw(). The same
+ * tests run on both backends; where they differ the test says so.
+ */
+#define IOVA_RO		0x300000ULL	/* a read-only mapping */
+#define EMU_PAGES	16
+
+FIXTURE(emu) {
+	int group_fd, container, device_fd;
+	bool ours;
+	unsigned char *buf;	/* EMU_PAGES pages, mapped at IOVA_V */
+	unsigned char *buf2;	/* EMU_PAGES pages, another IOAS's */
+	struct iorp_emu_status base;	/* the device's counters at the open */
+};
+
+/* iorp_emu.ko, which the lane placed at /lib/iorp/emu.ko */
+static int load_emu_module(void)
+{
+	struct kmod_module *mod = NULL;
+	struct kmod_ctx *ctx;
+	int ret;
+
+	if (!access("/sys/module/iorp_emu", F_OK))
+		return 0;
+	ctx = kmod_new(NULL, NULL);
+	if (!ctx)
+		return -ENOMEM;
+	ret = kmod_module_new_from_path(ctx, "/lib/iorp/emu.ko", &mod);
+	if (!ret)
+		ret = kmod_module_insert_module(mod, 0, NULL);
+	if (ret == -EEXIST)
+		ret = 0;
+	kmod_module_unref(mod);
+	kmod_unref(ctx);
+	return ret;
+}
+
+/* the group file of an emulated device, or -1 */
+static int open_emu_group(const char *dev)
+{
+	char path[128], link[128];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/platform/devices/%s/iommu_group",
+		 dev);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -1;
+	link[n] = 0;
+	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(link, '/') + 1);
+	return open_group_file(path);
+}
+
+FIXTURE_SETUP(emu)
+{
+	self->group_fd = self->container = self->device_fd = -1;
+	self->ours = ours_expected();
+	if (self->ours && !edu_module_param_set("vfio_backend"))
+		SKIP(return, "no VFIO backend in this build: %s",
+		     backend_status());
+	ASSERT_EQ(0, edu_load_module("vfio"));
+	if (!self->ours)
+		ASSERT_EQ(0, edu_load_module("vfio_iommu_type1"));
+	ASSERT_EQ(0, load_emu_module()) TH_LOG("cannot load /lib/iorp/emu.ko");
+	self->buf = mmap(NULL, 2 * EMU_PAGES * SZ_4K, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	self->buf2 = self->buf + EMU_PAGES * SZ_4K;
+	for (uint64_t i = 0; i < 2 * EMU_PAGES * SZ_4K; i++)
+		self->buf[i] = (unsigned char)(i * 7 + i / SZ_4K);
+}
+
+FIXTURE_TEARDOWN(emu)
+{
+	if (self->device_fd >= 0)
+		close(self->device_fd);
+	if (self->container >= 0)
+		close(self->container);
+	if (self->group_fd >= 0)
+		close(self->group_fd);
+	munmap(self->buf, 2 * EMU_PAGES * SZ_4K);
+}
+
+static struct iorp_emu_status emu_status(struct __test_metadata *_metadata,
+					 int fd);
+
+/* the container of backend type with the device dev in it, and its fd */
+static void emu_open(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(emu) *self, const char *dev,
+		     unsigned long type)
+{
+	self->group_fd = open_emu_group(dev);
+	ASSERT_LE(0, self->group_fd) TH_LOG("no group file for %s", dev);
+	self->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->container);
+	ASSERT_EQ(0, ioctl(self->group_fd, VFIO_GROUP_SET_CONTAINER,
+			   &self->container));
+	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU, type))
+		TH_LOG("VFIO_SET_IOMMU(%lu): %s", type, strerror(errno));
+	ASSERT_EQ(self->ours, ioctl(self->container, VFIO_CHECK_EXTENSION,
+				    IOMMU_REPLACE_VFIO_TYPE) == 1);
+	self->device_fd = ioctl(self->group_fd, VFIO_GROUP_GET_DEVICE_FD, dev);
+	ASSERT_LE(0, self->device_fd);
+	/* the counters run on while the module stays loaded */
+	self->base = emu_status(_metadata, self->device_fd);
+	ASSERT_EQ(0, self->base.pinned);
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf,
+			     EMU_PAGES * SZ_4K, RW));
+}
+
+static int emu_pin(int fd, uint64_t iova, uint32_t npage, bool write)
+{
+	struct iorp_emu_pin cmd = { .iova = iova, .npage = npage,
+				    .write = write };
+
+	return ioctl(fd, IORP_EMU_PIN, &cmd) ? errno : 0;
+}
+
+static int emu_unpin(int fd, uint64_t iova, uint32_t npage)
+{
+	struct iorp_emu_pin cmd = { .iova = iova, .npage = npage };
+
+	return ioctl(fd, IORP_EMU_UNPIN, &cmd) ? errno : 0;
+}
+
+/* IORP_EMU_DMA_RW or IORP_EMU_PAGE_RW: 0 or the errno */
+static int emu_rw(int fd, unsigned long op, uint64_t iova, void *data,
+		  uint32_t len, bool write)
+{
+	struct iorp_emu_rw cmd = { .iova = iova, .len = len, .write = write,
+				   .data = (uintptr_t)data };
+
+	return ioctl(fd, op, &cmd) ? errno : 0;
+}
+
+static struct iorp_emu_status emu_status(struct __test_metadata *_metadata,
+					 int fd)
+{
+	struct iorp_emu_status st = { 0 };
+
+	EXPECT_EQ(0, ioctl(fd, IORP_EMU_STATUS, &st));
+	return st;
+}
+
+/* what the device holds, and was told since emu_open() */
+static struct iorp_emu_status emu_since_open(struct __test_metadata *_metadata,
+					     FIXTURE_DATA(emu) *self)
+{
+	struct iorp_emu_status st = emu_status(_metadata, self->device_fd);
+
+	st.unmap_calls -= self->base.unmap_calls;
+	st.unpinned_by_unmap -= self->base.unpinned_by_unmap;
+	return st;
+}
+
+/*
+ * Pins give the device the pages the VMM mapped (the CPU writes through
+ * them, the VMM sees it); copies cross pages; read-only mappings refuse
+ * writes; an unmap first makes the device unpin; errnos as type1's.
+ */
+TEST_F(emu, pin_rw_and_unmap)
+{
+	unsigned char got[2 * SZ_4K], *ro;
+	struct iorp_emu_status st;
+	uint64_t size;
+
+	emu_open(_metadata, self, IORP_EMU_DEV_UNMAP, VFIO_TYPE1v2_IOMMU);
+	/* two pages from IOVA_V + 4K (type1 unpins only the IOVA pinned) */
+	ASSERT_EQ(0, emu_pin(self->device_fd, IOVA_V + SZ_4K, 2, true));
+	EXPECT_EQ(2, emu_status(_metadata, self->device_fd).pinned);
+	ASSERT_EQ(0, emu_rw(self->device_fd, IORP_EMU_PAGE_RW,
+			    IOVA_V + SZ_4K + 100, got, 16, false));
+	EXPECT_EQ(0, memcmp(got, self->buf + SZ_4K + 100, 16));
+	ASSERT_EQ(0, emu_rw(self->device_fd, IORP_EMU_PAGE_RW,
+			    IOVA_V + 2 * SZ_4K + 8, "emulated", 8, true));
+	EXPECT_EQ(0, memcmp(self->buf + 2 * SZ_4K + 8, "emulated", 8));
+	/* a page it did not pin */
+	EXPECT_EQ(ENOENT, emu_rw(self->device_fd, IORP_EMU_PAGE_RW,
+				 IOVA_V, got, 16, false));
+
+	/* copies: across a page boundary, both ways */
+	ASSERT_EQ(0, emu_rw(self->device_fd, IORP_EMU_DMA_RW,
+			    IOVA_V + 4000, got, sizeof(got), false));
+	EXPECT_EQ(0, memcmp(got, self->buf + 4000, sizeof(got)));
+	memset(got, 0x5a, 100);
+	ASSERT_EQ(0, emu_rw(self->device_fd, IORP_EMU_DMA_RW,
+			    IOVA_V + 5 * SZ_4K - 50, got, 100, true));
+	EXPECT_EQ(0, memcmp(self->buf + 5 * SZ_4K - 50, got, 100));
+
+	/* IOVA nothing maps: EINVAL, partly mapped too */
+	EXPECT_EQ(EINVAL, emu_pin(self->device_fd, IOVA_RO, 1, false));
+	EXPECT_EQ(EINVAL, emu_pin(self->device_fd,
+				  IOVA_V + (EMU_PAGES - 1) * SZ_4K, 2, false));
+	EXPECT_EQ(EINVAL, emu_rw(self->device_fd, IORP_EMU_DMA_RW, IOVA_RO,
+				 got, 16, false));
+	/* no pages: refused by VFIO itself */
+	EXPECT_EQ(EINVAL, emu_pin(self->device_fd, IOVA_V, 0, false));
+	EXPECT_EQ(2, emu_status(_metadata, self->device_fd).pinned);
+
+	/* a read-only mapping: read pins and copies only */
+	ro = self->buf2;
+	ASSERT_EQ(0, map_dma(self->container, IOVA_RO, ro, SZ_4K,
+			     VFIO_DMA_MAP_FLAG_READ));
+	EXPECT_EQ(EPERM, emu_pin(self->device_fd, IOVA_RO, 1, true));
+	EXPECT_EQ(EPERM, emu_rw(self->device_fd, IORP_EMU_DMA_RW, IOVA_RO,
+				got, 16, true));
+	ASSERT_EQ(0, emu_pin(self->device_fd, IOVA_RO, 1, false));
+	ASSERT_EQ(0, emu_rw(self->device_fd, IORP_EMU_DMA_RW, IOVA_RO, got, 16,
+			    false));
+	EXPECT_EQ(0, memcmp(got, ro, 16));
+
+	/* one page of a two-page pin goes alone */
+	ASSERT_EQ(0, emu_unpin(self->device_fd, IOVA_V + SZ_4K, 1));
+	st = emu_since_open(_metadata, self);
+	EXPECT_EQ(2, st.pinned);
+	EXPECT_EQ(0, st.unmap_calls);
+
+	/* unmapping pinned IOVA: the device is told, unpins, the unmap ends */
+	size = EMU_PAGES * SZ_4K;
+	ASSERT_EQ(0, unmap_dma(self->container, IOVA_V, &size, 0));
+	EXPECT_EQ(EMU_PAGES * SZ_4K, size);
+	st = emu_since_open(_metadata, self);
+	EXPECT_LE(1, st.unmap_calls);
+	EXPECT_EQ(1, st.unpinned_by_unmap);
+	EXPECT_EQ(1, st.pinned);
+	EXPECT_EQ(EINVAL, emu_rw(self->device_fd, IORP_EMU_DMA_RW, IOVA_V,
+				 got, 16, false));
+	/* the read-only page's pin is left to the close */
+}
+
+/*
+ * A device with no dma_unmap callback may copy but not pin: nothing could
+ * ask for its pins back. Ours refuses it by device; VFIO itself refuses it
+ * from 6.2 on, and 6.1's type1 refuses pins in a container where no device
+ * has a dma_unmap callback (this one).
+ */
+TEST_F(emu, pin_refused_without_dma_unmap)
+{
+	unsigned char got[64];
+
+	emu_open(_metadata, self, IORP_EMU_DEV_NO_UNMAP, VFIO_TYPE1v2_IOMMU);
+	EXPECT_EQ(EINVAL, emu_pin(self->device_fd, IOVA_V, 1, false));
+	EXPECT_EQ(0, emu_status(_metadata, self->device_fd).pinned);
+	ASSERT_EQ(0, emu_rw(self->device_fd, IORP_EMU_DMA_RW, IOVA_V + 8, got,
+			    sizeof(got), false));
+	EXPECT_EQ(0, memcmp(got, self->buf + 8, sizeof(got)));
+}
+
+/* VFIO_TYPE1_IOMMU (v1): type1 pins for v2 only (EACCES); copies work */
+TEST_F(emu, v1_container_copies_only)
+{
+	unsigned char got[64];
+
+	emu_open(_metadata, self, IORP_EMU_DEV_UNMAP, VFIO_TYPE1_IOMMU);
+	EXPECT_EQ(EACCES, emu_pin(self->device_fd, IOVA_V, 1, false));
+	ASSERT_EQ(0, emu_rw(self->device_fd, IORP_EMU_DMA_RW, IOVA_V, got,
+			    sizeof(got), false));
+	EXPECT_EQ(0, memcmp(got, self->buf, sizeof(got)));
+}
+
+/*
+ * SWITCH while the device holds pins: it is told to unpin everything in
+ * the old IOAS first, then pins and copies reach the new one, and the old
+ * one can go. The kernel's type1 has no SWITCH (ENOTTY).
+ */
+TEST_F(emu, switch_with_pins)
+{
+	struct iommu_replace_type1_ioas r;
+	unsigned char got[64];
+	struct iorp_emu_status st;
+	uint32_t a, b, selected;
+
+	emu_open(_metadata, self, IORP_EMU_DEV_UNMAP, VFIO_TYPE1v2_IOMMU);
+	ASSERT_EQ(0, emu_pin(self->device_fd, IOVA_V, 3, true));
+	if (!self->ours) {
+		EXPECT_EQ(ENOTTY, t1_ioas(self->container,
+					  IOMMU_REPLACE_TYPE1_IOAS_GET, 0, NULL));
+		return;
+	}
+	t1_ioas_ids(_metadata, self->container, &a, &selected);
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_ALLOC,
+			     0, &r));
+	b = r.ioas_id;
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SELECT,
+			     b, NULL));
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf2,
+			     EMU_PAGES * SZ_4K, RW));
+	/* the pins stay on a while B is only selected */
+	EXPECT_EQ(3, emu_status(_metadata, self->device_fd).pinned);
+	ASSERT_EQ(0, emu_rw(self->device_fd, IORP_EMU_DMA_RW, IOVA_V, got,
+			    sizeof(got), false));
+	EXPECT_EQ(0, memcmp(got, self->buf, sizeof(got)));
+	/* the old IOAS is busy: a DESTROY waits for the switch */
+	EXPECT_EQ(EBUSY, t1_ioas(self->container,
+				 IOMMU_REPLACE_TYPE1_IOAS_DESTROY, a, NULL));
+
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SWITCH,
+			     b, NULL));
+	st = emu_since_open(_metadata, self);
+	EXPECT_EQ(0, st.pinned);
+	EXPECT_EQ(3, st.unpinned_by_unmap);
+	ASSERT_EQ(0, emu_rw(self->device_fd, IORP_EMU_DMA_RW, IOVA_V, got,
+			    sizeof(got), false));
+	EXPECT_EQ(0, memcmp(got, self->buf2, sizeof(got)));
+	ASSERT_EQ(0, emu_pin(self->device_fd, IOVA_V + SZ_4K, 1, true));
+	ASSERT_EQ(0, emu_rw(self->device_fd, IORP_EMU_PAGE_RW, IOVA_V + SZ_4K,
+			    got, 16, false));
+	EXPECT_EQ(0, memcmp(got, self->buf2 + SZ_4K, 16));
+	/* the old IOAS holds nothing now */
+	EXPECT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_DESTROY,
+			     a, NULL));
+}
+
+/* An emulated group has no place in a container of our own type */
+TEST_F(emu, refused_by_our_own_type)
+{
+	int container;
+
+	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, container);
+	if (!self->ours) {
+		/* no backend knows the type */
+		EXPECT_EQ(0, ioctl(container, VFIO_CHECK_EXTENSION,
+				   IOMMU_REPLACE_VFIO_TYPE));
+		close(container);
+		return;
+	}
+	self->group_fd = open_emu_group(IORP_EMU_DEV_UNMAP);
+	ASSERT_LE(0, self->group_fd);
+	ASSERT_EQ(0, ioctl(self->group_fd, VFIO_GROUP_SET_CONTAINER,
+			   &container));
+	EXPECT_EQ(-1, ioctl(container, VFIO_SET_IOMMU,
+			    IOMMU_REPLACE_VFIO_TYPE));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	/* nothing changed: the same container takes type1 */
+	EXPECT_EQ(0, ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	ioctl(self->group_fd, VFIO_GROUP_UNSET_CONTAINER);
+	close(container);
+}
+
+struct emu_race {
+	int fd;
+	int iterations;
+	int unexpected;		/* errnos no race explains */
+};
+
+/* pin, copy, unpin, over and over, while the IOVA comes and goes */
+static void *emu_pinner(void *arg)
+{
+	struct emu_race *race = arg;
+	unsigned char got[64];
+
+	for (int i = 0; i < race->iterations; i++) {
+		int err = emu_pin(race->fd, IOVA_V + (i % 4) * SZ_4K, 2, true);
+
+		if (err && err != EINVAL)
+			race->unexpected++;
+		err = emu_rw(race->fd, IORP_EMU_DMA_RW, IOVA_V, got,
+			     sizeof(got), false);
+		if (err && err != EINVAL)
+			race->unexpected++;
+		/* ENOENT: the unmap callback unpinned them first */
+		err = emu_unpin(race->fd, IOVA_V + (i % 4) * SZ_4K, 2);
+		if (err && err != ENOENT)
+			race->unexpected++;
+	}
+	return NULL;
+}
+
+/*
+ * Pins racing UNMAP_DMA, MAP_DMA and SWITCH: every unmap ends (pins of IOVA
+ * being unmapped are refused meanwhile), no errno but "not mapped" reaches
+ * the device, and nothing stays pinned. The debug lane's lockdep and KASAN
+ * watch the callbacks' locking. Ours only: the kernel's type1 calls BUG()
+ * when a driver pins again during an unmap more than ten times in a row
+ * (vfio_dma_do_unmap()), which this race would reach.
+ */
+TEST_F_TIMEOUT(emu, pins_race_unmap_and_switch, 300)
+{
+	struct emu_race race = { .iterations = 3000 };
+	struct iommu_replace_type1_ioas r;
+	uint32_t ioas[2] = { 0, 0 };
+	pthread_t thread;
+	uint64_t size;
+	int rounds = 0;
+
+	uint32_t selected;
+
+	if (!self->ours)
+		SKIP(return, "the kernel's type1 BUG()s on a driver that keeps pinning during an unmap");
+	emu_open(_metadata, self, IORP_EMU_DEV_UNMAP, VFIO_TYPE1v2_IOMMU);
+	t1_ioas_ids(_metadata, self->container, &ioas[0], &selected);
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_ALLOC, 0,
+			     &r));
+	ioas[1] = r.ioas_id;
+	race.fd = self->device_fd;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, emu_pinner, &race));
+	while (pthread_tryjoin_np(thread, NULL) == EBUSY && rounds < 100000) {
+		uint32_t next = ioas[++rounds % 2];
+
+		size = EMU_PAGES * SZ_4K;
+		ASSERT_EQ(0, unmap_dma(self->container, IOVA_V, &size, 0));
+		ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf,
+				     EMU_PAGES * SZ_4K, RW));
+		/* the other IOAS maps the same IOVA, then the devices move */
+		ASSERT_EQ(0, t1_ioas(self->container,
+				     IOMMU_REPLACE_TYPE1_IOAS_SELECT, next,
+				     NULL));
+		size = EMU_PAGES * SZ_4K;
+		unmap_dma(self->container, IOVA_V, &size, 0);
+		ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf2,
+				     EMU_PAGES * SZ_4K, RW));
+		ASSERT_EQ(0, t1_ioas(self->container,
+				     IOMMU_REPLACE_TYPE1_IOAS_SWITCH, next,
+				     NULL));
+	}
+	pthread_join(thread, NULL);
+	TH_LOG("%d rounds of unmap, map and switch", rounds);
+	EXPECT_EQ(0, race.unexpected);
+	EXPECT_EQ(0, emu_status(_metadata, self->device_fd).pinned);
+}
+
+/*
+ * A VMM killed while its emulated device holds pins: the driver unpins at
+ * close, the container goes, and nothing of ours stays pinned.
+ */
+TEST_F(emu, killed_with_pins)
+{
+	long before = edu_module_pinned_pages(), after = -1;
+	int status, ready[2], tries;
+	pid_t pid;
+	char c;
+
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(ready[0]);
+		emu_open(_metadata, self, IORP_EMU_DEV_UNMAP,
+			 VFIO_TYPE1v2_IOMMU);
+		if (emu_pin(self->device_fd, IOVA_V, 4, true) ||
+		    write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(1);
+	}
+	close(ready[1]);
+	EXPECT_EQ(1, read(ready[0], &c, 1)) TH_LOG("the VMM failed to start");
+	close(ready[0]);
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	for (tries = 0; self->ours && tries < 50; tries++) {
+		after = edu_module_pinned_pages();
+		if (after == before)
+			break;
+		usleep(100000);
+	}
+	if (self->ours) {
+		EXPECT_EQ(before, after) TH_LOG("pages left pinned");
+	}
+	/* the group is free again, and the device holds nothing */
+	emu_open(_metadata, self, IORP_EMU_DEV_UNMAP, VFIO_TYPE1v2_IOMMU);
+	EXPECT_EQ(0, emu_status(_metadata, self->device_fd).pinned);
 }
 
 TEST_HARNESS_MAIN

@@ -28,6 +28,11 @@
  *  7. access->attach_lock (access.h): an access's attach, replace, destroy
  *  8. iopt->access_lock (io_pagetable.h): an IOAS's accesses; held while
  *     their unmap callbacks run
+ * 8a. container->emu_lock (vfio_backend.c): a type1 container's emulated
+ *     devices; held while their drivers' dma_unmap callbacks run (which
+ *     take the drivers' own locks, then unpin: access->lock). VFIO
+ *     registers devices under its locks (item 2). Pins only read the list
+ *     (RCU), since drivers pin under their own locks
  *  9. access->lock (access.h): an access's IOAS and pin records
  * 10. ioas->mutex (io_pagetable.h): an IOAS's automatic HWPTs
  * 11. pci->iommu_lock (pci_device.c, rwsem): read around each use of a PCI
