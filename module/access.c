@@ -399,6 +399,57 @@ int iorp_access_rw(struct iorp_access *access, unsigned long iova, void *buf,
 	return ret;
 }
 
+/*
+ * Ask the driver to drop every pin it made in old, as unmaps of the areas
+ * holding them would: for the first pin left in old, the range of its area
+ * (type1 names a whole mapping too, never more). No pin can land in old
+ * meanwhile (access->ioas is not old). Ends when no pin is left, or when
+ * the driver keeps the same first pin through IORP_ACCESS_UNMAP_TRIES
+ * requests; iorp_access_drop_pins() then releases what it kept.
+ */
+#define IORP_ACCESS_UNMAP_TRIES 3
+
+static void iorp_access_unmap_old(struct iorp_access *access,
+				  struct iorp_ioas *old)
+{
+	struct iorp_access_pinrec *rec, *prev = NULL;
+	unsigned int tries = 0;
+
+	lockdep_assert_held(&access->attach_lock);
+	for (;;) {
+		struct interval_tree_node *node;
+		unsigned long iova, length;
+		bool found = false;
+
+		mutex_lock(&access->lock);
+		list_for_each_entry(rec, &access->pins, node) {
+			if (rec->ioas == old) {
+				found = true;
+				iova = rec->iova;
+				length = rec->length;
+				break;
+			}
+		}
+		mutex_unlock(&access->lock);
+		/* rec is only compared: it may be freed by now */
+		if (!found || (rec == prev && ++tries > IORP_ACCESS_UNMAP_TRIES))
+			return;
+		if (rec != prev)
+			tries = 0;
+		prev = rec;
+
+		down_read(&old->iopt.iova_rwsem);
+		node = interval_tree_iter_first(&old->iopt.area_itree, iova, iova);
+		if (node) {
+			iova = node->start;
+			length = node->last - node->start + 1;
+		}
+		up_read(&old->iopt.iova_rwsem);
+		access->ops->unmap(access->data, iova, length);
+		cond_resched();
+	}
+}
+
 /* Pins the driver left behind in ioas, a driver bug: release them. */
 static void iorp_access_drop_pins(struct iorp_access *access,
 				  struct iorp_ioas *ioas)
@@ -418,7 +469,10 @@ static void iorp_access_drop_pins(struct iorp_access *access,
 /*
  * Move the access from its IOAS (possibly none) to new (possibly NULL).
  * The access joins new before it leaves the old IOAS, so if joining fails
- * nothing changed. Takes over the caller's reference on new.
+ * nothing changed. While the driver is asked to drop its pins in the old
+ * IOAS, the access has no IOAS: pins and copies fail (ENOENT), so no pin
+ * of either IOAS is made, or unpinned in place of another, in between.
+ * Takes over the caller's reference on new.
  */
 static int iorp_access_change_ioas(struct iorp_access *access,
 				   struct iorp_ioas *new)
@@ -436,16 +490,19 @@ static int iorp_access_change_ioas(struct iorp_access *access,
 			return ret;
 		}
 	}
-	mutex_lock(&access->lock);
-	access->ioas = new;
-	mutex_unlock(&access->lock);
 	if (old) {
+		mutex_lock(&access->lock);
+		access->ioas = NULL;
+		mutex_unlock(&access->lock);
 		/* the driver drops every pin it made in the old IOAS */
-		access->ops->unmap(access->data, 0, ULONG_MAX);
+		iorp_access_unmap_old(access, old);
 		iorp_access_drop_pins(access, old);
 		iorp_access_leave(access, old, access->link);
 		iorp_object_put(access->ctx, &old->obj);
 	}
+	mutex_lock(&access->lock);
+	access->ioas = new;
+	mutex_unlock(&access->lock);
 	if (new)
 		access->link = new_link;
 	return 0;
@@ -480,8 +537,9 @@ int iorp_access_attach(struct iorp_access *access, u32 ioas_id)
  * @access: the access
  * @ioas_id: the new IOAS
  *
- * The driver's unmap callback is asked to drop every pin on the old IOAS.
- * On failure the access stays on its old IOAS. Return: as
+ * The driver's unmap callback is asked to drop every pin on the old IOAS
+ * (area by area; meanwhile pins and copies fail with ENOENT). On failure
+ * the access stays on its old IOAS. Return: as
  * iorp_access_attach(), but EINVAL if the access is not attached.
  */
 int iorp_access_replace(struct iorp_access *access, u32 ioas_id)

@@ -25,7 +25,7 @@
 #include <iommu_replace/fault.h>
 #include <iommu_replace/io_pagetable.h>
 
-/* An access keeps refusing to unpin: give up after this many tries. */
+/* An access keeps refusing to unpin an area: give up after this many tries. */
 #define IORP_UNMAP_MAX_TRIES 100
 
 /* A piece of pages to map at consecutive IOVA (MAP has one, COPY many). */
@@ -584,8 +584,8 @@ static int iorp_iopt_unmap_range(struct iorp_iopt *iopt, unsigned long start,
 				 unsigned long last, bool empty_ok,
 				 unsigned long *unmapped)
 {
-	unsigned long total = 0;
-	unsigned int tries = 0;
+	unsigned long total = 0, asked_iova = 0;
+	unsigned int tries = 0, area_tries = 0;
 	struct iorp_area *area, *next;
 	int ret;
 
@@ -615,7 +615,15 @@ again:
 			area->unmapping = true;
 			up_write(&iopt->iova_rwsem);
 			up_read(&iopt->domains_rwsem);
-			if (++tries > IORP_UNMAP_MAX_TRIES) {
+			/*
+			 * The budget is per area, as type1's retries are per
+			 * mapping: no new pin lands in an area being unmapped,
+			 * so only a driver that keeps its pins exhausts it.
+			 */
+			if (!tries++ || iova != asked_iova)
+				area_tries = 0;
+			asked_iova = iova;
+			if (++area_tries > IORP_UNMAP_MAX_TRIES) {
 				/* every area asked so far, not only this one */
 				down_write(&iopt->iova_rwsem);
 				iorp_iopt_clear_unmapping(iopt, start, last);

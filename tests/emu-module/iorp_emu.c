@@ -117,15 +117,15 @@ static struct iorp_emu_pinned *iorp_emu_find(struct iorp_emu *emu, u64 iova)
 
 static int iorp_emu_pin(struct iorp_emu *emu, struct iorp_emu_pin *cmd)
 {
-	struct page *pages[IORP_EMU_MAX_PINS];
+	struct page *pages[IORP_EMU_MAX_NPAGE];
 	int prot = IOMMU_READ | (cmd->write ? IOMMU_WRITE : 0);
 	int ret, i, j = 0;
 
+	/* npage == 0 is VFIO's to refuse */
+	if (cmd->npage > IORP_EMU_MAX_NPAGE)
+		return -EINVAL;
 	if (cmd->npage > IORP_EMU_MAX_PINS - emu->status.pinned)
 		return -ENOSPC;
-	/* npage == 0 and npage > 512 are the backend's to refuse */
-	if (cmd->npage > INT_MAX)
-		return -EINVAL;
 	ret = vfio_pin_pages(&emu->vdev, cmd->iova, cmd->npage, prot, pages);
 	if (ret < 0)
 		return ret;
@@ -146,7 +146,7 @@ static int iorp_emu_unpin(struct iorp_emu *emu, struct iorp_emu_pin *cmd)
 	u64 iova = cmd->iova;
 	u32 i;
 
-	if (!cmd->npage || cmd->npage > IORP_EMU_MAX_PINS)
+	if (!cmd->npage || cmd->npage > IORP_EMU_MAX_NPAGE)
 		return -EINVAL;
 	/* only what this device pinned, as the backend expects */
 	for (i = 0; i < cmd->npage; i++)

@@ -13,8 +13,9 @@
 
 #define IORP_EMU_DEV_UNMAP	"iorp-emu.0"
 #define IORP_EMU_DEV_NO_UNMAP	"iorp-emu.1"
-/* pages one device keeps pinned at most */
-#define IORP_EMU_MAX_PINS	64
+/* pages one device keeps pinned at most, and pins at once at most */
+#define IORP_EMU_MAX_PINS	256
+#define IORP_EMU_MAX_NPAGE	64
 /* bytes one IORP_EMU_DMA_RW copies at most */
 #define IORP_EMU_MAX_RW		65536
 

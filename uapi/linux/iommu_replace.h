@@ -804,9 +804,10 @@ enum iommu_replace_type1_ioas_op {
  * fatal signal, no memory, the IOMMU driver refusing), the kernel log says
  * so and the device is detached: its group is blocked unless another of
  * its devices went back. Emulated (mdev-style) devices, which pin and copy
- * through the container, move last: each is asked (its dma_unmap callback)
- * to unpin everything it pinned in the old IOAS, and pins and copies then
- * reach the new one.
+ * through the container, move last: each is asked (its dma_unmap callback,
+ * once per mapping of the old IOAS that holds pins) to unpin what it
+ * pinned there; until that is done their pins and copies fail (EINVAL),
+ * then they reach the new IOAS.
  *
  * An IOAS no device uses pins nothing: memory MAP_DMA put there is pinned
  * and charged (RLIMIT_MEMLOCK) when a SWITCH attaches it, so EFAULT and
