@@ -401,11 +401,12 @@ int iorp_access_rw(struct iorp_access *access, unsigned long iova, void *buf,
 
 /*
  * Ask the driver to drop every pin it made in old, as unmaps of the areas
- * holding them would: for the first pin left in old, the range of its area
- * (type1 names a whole mapping too, never more). No pin can land in old
- * meanwhile (access->ioas is not old). Ends when no pin is left, or when
- * the driver keeps the same first pin through IORP_ACCESS_UNMAP_TRIES
- * requests; iorp_access_drop_pins() then releases what it kept.
+ * holding them would: for the first pin left in old, the range of the
+ * areas it covers (type1 names a whole mapping too, never more). No pin
+ * can land in old meanwhile (access->ioas is not old). Ends when no pin is
+ * left, or when the driver kept the same first pin through a request and
+ * IORP_ACCESS_UNMAP_TRIES more; iorp_access_drop_pins() then releases
+ * what it kept.
  */
 #define IORP_ACCESS_UNMAP_TRIES 3
 
@@ -418,7 +419,7 @@ static void iorp_access_unmap_old(struct iorp_access *access,
 	lockdep_assert_held(&access->attach_lock);
 	for (;;) {
 		struct interval_tree_node *node;
-		unsigned long iova, length;
+		unsigned long iova, length, last;
 		bool found = false;
 
 		mutex_lock(&access->lock);
@@ -438,12 +439,16 @@ static void iorp_access_unmap_old(struct iorp_access *access,
 			tries = 0;
 		prev = rec;
 
+		/* pins never wrap (iorp_check_range()), nor do areas */
 		down_read(&old->iopt.iova_rwsem);
+		last = iova + length - 1;
 		node = interval_tree_iter_first(&old->iopt.area_itree, iova, iova);
-		if (node) {
+		if (node)
 			iova = node->start;
-			length = node->last - node->start + 1;
-		}
+		node = interval_tree_iter_first(&old->iopt.area_itree, last, last);
+		if (node)
+			last = node->last;
+		length = last - iova + 1;
 		up_read(&old->iopt.iova_rwsem);
 		access->ops->unmap(access->data, iova, length);
 		cond_resched();

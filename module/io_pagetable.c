@@ -619,16 +619,20 @@ again:
 			 * The budget is per area, as type1's retries are per
 			 * mapping: no new pin lands in an area being unmapped,
 			 * so only a driver that keeps its pins exhausts it.
+			 * Maps into holes of the range meanwhile can make new
+			 * areas to ask: a fatal signal ends the wait.
 			 */
 			if (!tries++ || iova != asked_iova)
 				area_tries = 0;
 			asked_iova = iova;
-			if (++area_tries > IORP_UNMAP_MAX_TRIES) {
+			ret = ++area_tries > IORP_UNMAP_MAX_TRIES ? -EDEADLOCK :
+			      fatal_signal_pending(current) ? -EINTR : 0;
+			if (ret) {
 				/* every area asked so far, not only this one */
 				down_write(&iopt->iova_rwsem);
 				iorp_iopt_clear_unmapping(iopt, start, last);
 				up_write(&iopt->iova_rwsem);
-				return -EDEADLOCK;
+				return ret;
 			}
 			iorp_iopt_notify_unmap(iopt, iova, len);
 			goto again;
@@ -665,7 +669,7 @@ out_unlock:
  *
  * Return: 0; ENOENT if the range holds no mapping or cuts one; EIO if an
  * IOMMU failed to unmap (nothing changed); EDEADLOCK if an access never
- * lets go of its pins.
+ * lets go of its pins; EINTR for a fatal signal while accesses are asked.
  */
 int iorp_iopt_unmap(struct iorp_iopt *iopt, unsigned long iova,
 		    unsigned long length, unsigned long *unmapped)

@@ -75,7 +75,8 @@
  *
  * A container's emu_lock lists its emulated devices (emu_devs); it is held
  * while their dma_unmap callbacks run, so it comes after iopt->access_lock
- * (which the access's unmap callback runs under) and before the drivers'
+ * (which the access's unmap callback runs under for an unmap; a SWITCH's
+ * runs under access->attach_lock, item 7) and before the drivers'
  * own locks and access->lock (their unpins): item 8a in locking.h. VFIO
  * registers and unregisters devices under its own locks. A pin runs under
  * a driver's lock, so it only reads the list, under RCU.
@@ -234,8 +235,9 @@ static bool iorp_vfio_is_type1(unsigned long type)
 
 /*
  * An unmap of IOVA the container's access pinned (UNMAP_DMA, or a SWITCH
- * leaving the IOAS, which unmaps everything): every listed device unpins
- * what it pinned in the range, through iorp_vfio_unpin_pages().
+ * leaving the IOAS: one call per mapping holding pins): every listed
+ * device unpins what it pinned in the range, through
+ * iorp_vfio_unpin_pages().
  */
 static void iorp_vfio_emu_unmap(void *data, unsigned long iova,
 				unsigned long length)

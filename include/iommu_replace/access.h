@@ -14,10 +14,11 @@
  *
  * Locking (order: locking.h): access->attach_lock serialises attach,
  * replace, detach and destroy; iopt->access_lock is held while callbacks
- * run; access->lock guards the current IOAS and the pin records. A
- * callback may pin, unpin and copy (a driver's own lock it takes there
- * sits between iopt->access_lock and access->lock), but must not attach,
- * replace, detach or destroy.
+ * run for an unmap (attach_lock when the access moves or detaches, with
+ * its pins and copies failing meanwhile); access->lock guards the current
+ * IOAS and the pin records. A callback may pin, unpin and copy (a driver's
+ * own lock it takes there sits between iopt->access_lock and
+ * access->lock), but must not attach, replace, detach or destroy.
  */
 #ifndef IORP_ACCESS_H
 #define IORP_ACCESS_H

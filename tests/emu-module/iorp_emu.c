@@ -98,6 +98,8 @@ static void iorp_emu_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 
 	mutex_lock(&emu->lock);
 	emu->status.unmap_calls++;
+	emu->status.last_unmap_iova = iova;
+	emu->status.last_unmap_length = length;
 	emu->status.unpinned_by_unmap += iorp_emu_unpin_range(emu, iova,
 							      length);
 	mutex_unlock(&emu->lock);

@@ -52,12 +52,17 @@ struct iorp_emu_rw {
  * @pinned: pages pinned now
  * @unmap_calls: dma_unmap callbacks received
  * @unpinned_by_unmap: pages a dma_unmap callback made the device unpin
+ * @__reserved: zero
+ * @last_unmap_iova: the range the last dma_unmap callback named
+ * @last_unmap_length: its length
  */
 struct iorp_emu_status {
 	__u32 pinned;
 	__u32 unmap_calls;
 	__u32 unpinned_by_unmap;
 	__u32 __reserved;
+	__u64 last_unmap_iova;
+	__u64 last_unmap_length;
 };
 
 #define IORP_EMU_PIN	_IOW('E', 0x40, struct iorp_emu_pin)
