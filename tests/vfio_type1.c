@@ -760,22 +760,46 @@ TEST_F(t1, second_group_leaves_and_returns)
 }
 
 /*
+ * debugfs' pinned_pages once it reads want, or what it reads after tries
+ * more looks 100 ms apart: a closed or killed process's last references go
+ * in a work item.
+ */
+static long pinned_pages_settle(long want, int tries)
+{
+	long n = edu_module_pinned_pages();
+
+	while (n != want && tries-- > 0) {
+		usleep(100000);
+		n = edu_module_pinned_pages();
+	}
+	return n;
+}
+
+/* The VMM child wrote to ready[1] once set up: SIGKILL it and reap it. */
+static void kill_vmm(struct __test_metadata *_metadata, pid_t pid,
+		     int ready[2])
+{
+	int status;
+	char c;
+
+	close(ready[1]);
+	EXPECT_EQ(1, read(ready[0], &c, 1)) TH_LOG("the VMM failed to start");
+	close(ready[0]);
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+}
+
+/*
  * The VMM killed with maps live and its device attached: the group is
  * free for the next one, whose container starts empty, and (ours) no page
  * stays pinned.
  */
 TEST_F(t1, vmm_killed_mid_flow)
 {
-	long before = edu_module_pinned_pages(), after = -1;
-	int status, ready[2], tries;
+	long before = self->ours ? pinned_pages_settle(0, 100) : -1, after;
+	int ready[2];
 	pid_t pid;
-	char c;
-
-	/* what an earlier test's process had is let go in a work item */
-	for (tries = 0; self->ours && before && tries < 100; tries++) {
-		usleep(100000);
-		before = edu_module_pinned_pages();
-	}
 
 	if (self->ours) {
 		ASSERT_EQ(0, before) TH_LOG("pages pinned before the test");
@@ -819,21 +843,9 @@ TEST_F(t1, vmm_killed_mid_flow)
 		pause();
 		_exit(1);
 	}
-	close(ready[1]);
-	EXPECT_EQ(1, read(ready[0], &c, 1)) TH_LOG("the VMM failed to start");
-	close(ready[0]);
-	kill(pid, SIGKILL);
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFSIGNALED(status));
-
-	/* the last references go in a work item: give it a moment */
-	for (tries = 0; self->ours && tries < 50; tries++) {
-		after = edu_module_pinned_pages();
-		if (after == before)
-			break;
-		usleep(100000);
-	}
+	kill_vmm(_metadata, pid, ready);
 	if (self->ours) {
+		after = pinned_pages_settle(before, 50);
 		EXPECT_EQ(before, after) TH_LOG("pages left pinned");
 	}
 	self->group_fd = open_edu_group(&self->e);
@@ -1782,17 +1794,11 @@ TEST_F_TIMEOUT(emu, pins_race_unmap_and_switch, 300)
  */
 TEST_F(emu, killed_with_pins)
 {
-	long before = edu_module_pinned_pages(), after = -1;
-	int status, ready[2], tries;
+	/* ours: the test flavour counts pinned pages in debugfs */
+	long before = self->ours ? pinned_pages_settle(0, 100) : -1, after;
+	int ready[2];
 	pid_t pid;
-	char c;
 
-	/* ours: the test flavour counts pinned pages in debugfs; what an
-	 * earlier test's process had is let go in a work item */
-	for (tries = 0; self->ours && before > 0 && tries < 100; tries++) {
-		usleep(100000);
-		before = edu_module_pinned_pages();
-	}
 	if (self->ours)
 		ASSERT_LE(0, before);
 	ASSERT_EQ(0, pipe(ready));
@@ -1808,19 +1814,9 @@ TEST_F(emu, killed_with_pins)
 		pause();
 		_exit(1);
 	}
-	close(ready[1]);
-	EXPECT_EQ(1, read(ready[0], &c, 1)) TH_LOG("the VMM failed to start");
-	close(ready[0]);
-	kill(pid, SIGKILL);
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFSIGNALED(status));
-	for (tries = 0; self->ours && tries < 50; tries++) {
-		after = edu_module_pinned_pages();
-		if (after == before)
-			break;
-		usleep(100000);
-	}
+	kill_vmm(_metadata, pid, ready);
 	if (self->ours) {
+		after = pinned_pages_settle(before, 50);
 		EXPECT_EQ(before, after) TH_LOG("pages left pinned");
 	}
 	/* the group is free again, and the device holds nothing */
