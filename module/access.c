@@ -400,13 +400,14 @@ int iorp_access_rw(struct iorp_access *access, unsigned long iova, void *buf,
 }
 
 /*
- * Ask the driver to drop every pin it made in old, as unmaps of the areas
- * holding them would: for the first pin left in old, the range of the
- * areas it covers (type1 names a whole mapping too, never more). No pin
- * can land in old meanwhile (access->ioas is not old). Ends when no pin is
- * left, or when the driver kept the same first pin through a request and
- * IORP_ACCESS_UNMAP_TRIES more; iorp_access_drop_pins() then releases
- * what it kept.
+ * Ask the driver to drop every pin it made in old, as unmaps would: for
+ * the first pin left in old, the range from the start of the area holding
+ * its first byte to the end of the area holding its last (one mapping for
+ * a VFIO pin, which is one page; type1 names a whole mapping too). No pin
+ * can land in old meanwhile (access->ioas is not old). A pin the driver
+ * keeps through a request and IORP_ACCESS_UNMAP_TRIES more is passed over
+ * (the ones passed over are the first in the list), so the pins after it
+ * are still asked for; iorp_access_drop_pins() then releases what was kept.
  */
 #define IORP_ACCESS_UNMAP_TRIES 3
 
@@ -414,17 +415,18 @@ static void iorp_access_unmap_old(struct iorp_access *access,
 				  struct iorp_ioas *old)
 {
 	struct iorp_access_pinrec *rec, *prev = NULL;
-	unsigned int tries = 0;
+	unsigned int tries = 0, passed = 0;
 
 	lockdep_assert_held(&access->attach_lock);
 	for (;;) {
 		struct interval_tree_node *node;
 		unsigned long iova, length, last;
+		unsigned int skip = passed;
 		bool found = false;
 
 		mutex_lock(&access->lock);
 		list_for_each_entry(rec, &access->pins, node) {
-			if (rec->ioas == old) {
+			if (rec->ioas == old && !skip--) {
 				found = true;
 				iova = rec->iova;
 				length = rec->length;
@@ -432,9 +434,14 @@ static void iorp_access_unmap_old(struct iorp_access *access,
 			}
 		}
 		mutex_unlock(&access->lock);
-		/* rec is only compared: it may be freed by now */
-		if (!found || (rec == prev && ++tries > IORP_ACCESS_UNMAP_TRIES))
+		if (!found)
 			return;
+		/* rec is only compared: it may be freed by now */
+		if (rec == prev && ++tries > IORP_ACCESS_UNMAP_TRIES) {
+			passed++;
+			prev = NULL;
+			continue;
+		}
 		if (rec != prev)
 			tries = 0;
 		prev = rec;

@@ -695,7 +695,7 @@ int iorp_iopt_unmap_all(struct iorp_iopt *iopt, unsigned long *unmapped)
  * @unmapped: out: bytes removed; 0 for a range with no mapping
  *
  * Return: 0; EINVAL for a cut (v2, or v1 racing a map into the range);
- * EIO, EDEADLOCK as iorp_iopt_unmap().
+ * EIO, EDEADLOCK, EINTR as iorp_iopt_unmap().
  */
 int iorp_iopt_unmap_type1(struct iorp_iopt *iopt, unsigned long iova,
 			  unsigned long length, bool v1,

@@ -9,8 +9,8 @@
  * everything it pinned in the range before returning (the unmap is retried
  * until it did). An access can move to another IOAS; the move either
  * completes or leaves the access on its old IOAS. While it moves, the
- * driver is asked to unpin, for each area of the old IOAS it holds pins
- * in, that area's range, and its pins and copies fail (no IOAS).
+ * driver is asked, pin by pin, to unpin the range of the areas of the old
+ * IOAS that hold it, and its pins and copies fail (no IOAS).
  *
  * Locking (order: locking.h): access->attach_lock serialises attach,
  * replace, detach and destroy; iopt->access_lock is held while callbacks

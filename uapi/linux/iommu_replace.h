@@ -278,7 +278,10 @@ struct iommu_ioas_copy {
  * crosses either end of the range makes the call fail with ENOENT, as does a
  * range holding no mapping. iova 0 with length U64_MAX removes everything
  * and succeeds on an empty IOAS. EIO means an IOMMU failed to unmap; the
- * mappings are then all still in place.
+ * mappings are then all still in place. An emulated access pinning in the
+ * range is asked to unpin first: EDEADLOCK if it keeps a mapping's pins
+ * through 100 requests, EINTR for a fatal signal meanwhile (nothing
+ * unmapped either way).
  */
 struct iommu_ioas_unmap {
 	__u32 size;
