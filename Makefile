@@ -10,8 +10,14 @@
 #   make install             modules_install into updates/ and depmod, for KVER
 #   make install-headers     uapi/linux/iommu_replace.h into $(PREFIX)/include/linux
 #   make install-udev        the udev rule that gives group iommu-replace access
-#   make dkms-install        register, build and install with DKMS for every kernel
-#   make dkms-remove         remove it from DKMS again
+#   make dkms-install        register, build and install with DKMS for every
+#                            installed kernel dkms.conf supports (the others are
+#                            skipped, each with a line saying so)
+#   make dkms-remove         remove this version from DKMS again
+#                            (both take DKMS_VERSION=<v> to register another
+#                            version string, DKMS_ROOT=<dir> to use DKMS trees
+#                            under <dir> instead of the system's, and
+#                            DKMS_KERNELS="<release> ..." to choose kernels)
 #   make tests               the guest test programs, into build/tests
 #   make check               builds, lint, DKMS, and every QEMU test lane
 #                            (filters: KERNEL=6.12 TOPOLOGY=vtd SUITE=basic;
@@ -40,7 +46,13 @@ OBJDIR := $(BUILD)/$(KVER)/$(FLAVOUR)
 COMPAT_DIR := $(BUILD)/$(KVER)/compat
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
 SOURCES := Kbuild dkms.conf module include uapi
-DKMS_SRC := $(DESTDIR)/usr/src/iommu-replace-$(VERSION)
+DKMS_VERSION ?= $(VERSION)
+DKMS_ROOT ?=
+DKMS_KERNELS ?= $(installed_kernels)
+DKMS_SRC := $(DKMS_ROOT)/usr/src/iommu-replace-$(DKMS_VERSION)
+DKMS := dkms $(if $(DKMS_ROOT),--sourcetree $(DKMS_ROOT)/usr/src \
+	--dkmstree $(DKMS_ROOT)/var/lib/dkms --installtree $(DKMS_ROOT)/lib/modules \
+	--no-depmod)
 KBUILD_ARGS = -C $(KDIR) M=$(OBJDIR) IORP_COMPAT_DIR=$(COMPAT_DIR) \
 	IOMMU_REPLACE_TEST=$(if $(call yes,$(TEST)),y,n) \
 	IOMMU_REPLACE_WERROR=$(if $(call yes,$(WERROR)),y,n)
@@ -72,7 +84,7 @@ module:
 	@if [ ! -f "$(KDIR)/Module.symvers" ]; then \
 		echo "iommu-replace: no kernel build tree at $(KDIR); install linux-headers-$(KVER) or pass KVER=<release>" >&2; \
 		exit 1; fi
-	@module/compat/run-probes $(KDIR) $(COMPAT_DIR)
+	@bash module/compat/run-probes $(KDIR) $(COMPAT_DIR)
 	@mkdir -p $(OBJDIR)
 	@cp -R -p -u $(SOURCES) $(OBJDIR)/
 	$(MAKE) $(KBUILD_ARGS) modules
@@ -134,18 +146,31 @@ install-udev:
 	install -D -m 0644 udev/70-iommu-replace.rules \
 		$(DESTDIR)/etc/udev/rules.d/70-iommu-replace.rules
 
+# An installed kernel outside dkms.conf's BUILD_EXCLUSIVE_* range is skipped
+# (dkms exits 77 for it); any other failure is reported and the loop goes on,
+# failing at the end.
 dkms-install:
-	@if dkms status -m iommu-replace -v $(VERSION) 2>/dev/null | grep -q .; then \
-		dkms remove -m iommu-replace -v $(VERSION) --all; fi
-	rm -rf $(DKMS_SRC) && mkdir -p $(DKMS_SRC)
+	@if $(DKMS) status -m iommu-replace -v $(DKMS_VERSION) 2>/dev/null | grep -q .; then \
+		$(DKMS) remove -m iommu-replace -v $(DKMS_VERSION) --all; fi
+	rm -rf $(DKMS_SRC) && mkdir -p $(DKMS_SRC) $(if $(DKMS_ROOT),$(DKMS_ROOT)/var/lib/dkms)
 	cp -R Kbuild Makefile dkms.conf module include uapi $(DKMS_SRC)/
-	dkms add -m iommu-replace -v $(VERSION)
-	@set -e; for k in $(installed_kernels); do \
-		dkms install -m iommu-replace -v $(VERSION) -k $$k; done
+	sed -i 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="$(DKMS_VERSION)"/' $(DKMS_SRC)/dkms.conf
+	$(DKMS) add -m iommu-replace -v $(DKMS_VERSION)
+	@failed=; for k in $(DKMS_KERNELS); do \
+		$(if $(DKMS_ROOT),mkdir -p $(DKMS_ROOT)/lib/modules/$$k;) \
+		$(DKMS) install -m iommu-replace -v $(DKMS_VERSION) -k $$k; rc=$$?; \
+		if [ $$rc = 77 ]; then \
+			echo "iommu-replace: kernel $$k skipped: outside the range dkms.conf supports (BUILD_EXCLUSIVE_*)"; \
+		elif [ $$rc != 0 ]; then \
+			echo "iommu-replace: DKMS failed for kernel $$k (exit $$rc)" >&2; \
+			failed="$$failed $$k"; fi; \
+	done; \
+	if [ -n "$$failed" ]; then \
+		echo "iommu-replace: DKMS failed for:$$failed" >&2; exit 1; fi
 
 dkms-remove:
-	@if dkms status -m iommu-replace -v $(VERSION) 2>/dev/null | grep -q .; then \
-		dkms remove -m iommu-replace -v $(VERSION) --all; fi
+	@if $(DKMS) status -m iommu-replace -v $(DKMS_VERSION) 2>/dev/null | grep -q .; then \
+		$(DKMS) remove -m iommu-replace -v $(DKMS_VERSION) --all; fi
 	rm -rf $(DKMS_SRC)
 
 tests: $(KSRC)/.stamp

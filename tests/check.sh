@@ -5,7 +5,9 @@
 #
 # Every result belongs to a row (kernel, topology, suite):
 #   topology "host"     builds (-Werror), sparse, checkpatch, the uAPI header,
-#                       the compat probes, make install and DKMS;
+#                       the compat probes, make install, the standard kbuild
+#                       invocation and DKMS (in DKMS trees of its own, never
+#                       the machine's);
 #   none | vtd | amd    one QEMU guest per kernel and topology running the
 #                       suites of tests/suites (see tests/qemu/run-lane);
 #                       kernel "6.1-debug" is the reliability lane: a 6.1
@@ -294,30 +296,93 @@ for k in "${kernels[@]}"; do
 	host_step "$k" install "the installed module file exists" installed_ko "$k"
 done
 
-# DKMS: the real "make dkms-install" for every kernel; the modules it built
-# are kept for the guests' dkms suite, then "make dkms-remove" cleans up.
+# The standard kbuild invocation, on a copy whose files lost their exec bits
+# (as an archive or a package can leave them): it runs the probes itself.
+# "make module" then builds in the same copy, where scripts run through bash.
+for k in "${kernels[@]}"; do
+	selected "$k" host kbuild || continue
+	copy=$out/kbuild-$k
+	kbuild_copy() {
+		rm -rf "$copy" && mkdir -p "$copy" &&
+		cp -R Kbuild Makefile dkms.conf module include uapi "$copy/" &&
+		find "$copy" -type f -exec chmod a-x {} +
+	}
+	vermagic_is() { modinfo -F vermagic "$1" | grep -q "^$2 "; }
+	kbuild_copy
+	host_step "$k" kbuild "make -C /lib/modules/$k/build M=\$PWD builds the module" \
+		make -C "/lib/modules/$k/build" M="$copy" modules
+	host_step "$k" kbuild "the standard build's module is for $k" \
+		vermagic_is "$copy/iommu_replace.ko" "$k"
+	if [ "$k" = "$newest" ]; then
+		host_step "$k" kbuild "make module works where scripts lost their exec bits" \
+			make -C "$copy" module KVER="$k"
+	fi
+done
+
+# DKMS: the real "make dkms-install" for every kernel, with a version string
+# of its own and private DKMS trees (DKMS_ROOT), so a real install of this
+# machine is never touched; the modules it built are kept for the guests'
+# dkms suite, then "make dkms-remove" cleans up.
 need_dkms=0
 for k in "${kernels[@]}"; do
 	selected "$k" host dkms && need_dkms=1
 	for t in "${topologies[@]}"; do selected "$k" "$t" dkms && need_dkms=1; done
 done
 if [ $need_dkms = 1 ]; then
-	host_step - dkms "make dkms-install" make dkms-install
+	dkms_version=$version-check	# also in the guests' IORP_DKMS_VERSION
+	dkms_root=$out/dkms-root
+	dkms_args=(DKMS_VERSION="$dkms_version" DKMS_ROOT="$dkms_root")
+	private_dkms() {
+		dkms --sourcetree "$dkms_root/usr/src" --dkmstree "$dkms_root/var/lib/dkms" \
+			--installtree "$dkms_root/lib/modules" "$@"
+	}
+	# what the machine's own DKMS holds of this package, before and after
+	system_dkms_state() {
+		dkms status -m iommu-replace 2> /dev/null
+		ls -d /usr/src/iommu-replace-* /var/lib/dkms/iommu-replace/* \
+			/lib/modules/*/updates/dkms/iommu_replace.ko* 2> /dev/null || true
+	}
+	system_dkms_state > "$out/logs/dkms-system-before.txt"
+	rm -rf "$dkms_root"
+	# a kernel outside dkms.conf's BUILD_EXCLUSIVE_KERNEL range (7.x), and one
+	# in range without CONFIG_IOMMU_API: skipped with a line, not failed
+	outside_range() {
+		local log=$out/logs/dkms-outside-range.txt fake=$dkms_root/fake-kernel
+		mkdir -p "$fake" && echo '# CONFIG_IOMMU_API is not set' > "$fake/.config" &&
+		make --no-print-directory dkms-install "${dkms_args[@]}" \
+			DKMS_KERNELS=7.4.0-1-amd64 > "$log" 2>&1 &&
+		grep -q 'kernel 7.4.0-1-amd64 skipped: outside the range' "$log" &&
+		! private_dkms status -m iommu-replace | grep -q 7.4.0 &&
+		mkdir -p "$dkms_root/lib/modules/6.12.999-1-cloud-amd64" && {
+			private_dkms build -m iommu-replace -v "$dkms_version" \
+				-k 6.12.999-1-cloud-amd64 --kernelsourcedir "$fake"
+			[ $? = 77 ]
+		} >> "$log" 2>&1
+	}
+	host_step - dkms "kernels outside dkms.conf's range are skipped, not failed" outside_range
+	host_step - dkms "make dkms-install" make dkms-install "${dkms_args[@]}"
 	for k in "${kernels[@]}"; do
 		dkms_built() {
-			dkms status -m iommu-replace -v "$version" -k "$1" | grep -q ': installed' &&
+			private_dkms status -m iommu-replace -v "$dkms_version" -k "$1" |
+				grep -q ': installed' &&
 			mkdir -p "$out/dkms/$1" &&
-			cp /lib/modules/"$1"/updates/dkms/iommu_replace.ko* "$out/dkms/$1/"
+			cp "$dkms_root/lib/modules/$1/updates/dkms/"iommu_replace.ko* "$out/dkms/$1/" &&
+			modinfo -F version "$out/dkms/$1/"iommu_replace.ko* | grep -qx "$dkms_version"
 		}
 		host_step "$k" dkms "DKMS built and installed the module" dkms_built "$k"
 	done
 	dkms_gone() {
-		! dkms status -m iommu-replace | grep -q . &&
-		! ls /lib/modules/*/updates/dkms/iommu_replace.ko* 2> /dev/null &&
-		[ ! -e "/usr/src/iommu-replace-$version" ]
+		! private_dkms status -m iommu-replace | grep -q . &&
+		! ls "$dkms_root"/lib/modules/*/updates/dkms/iommu_replace.ko* 2> /dev/null &&
+		[ ! -e "$dkms_root/usr/src/iommu-replace-$dkms_version" ]
 	}
-	host_step - dkms "make dkms-remove" make dkms-remove
+	host_step - dkms "make dkms-remove" make dkms-remove "${dkms_args[@]}"
 	host_step - dkms "nothing of the DKMS install is left" dkms_gone
+	system_dkms_untouched() {
+		system_dkms_state | diff -u "$out/logs/dkms-system-before.txt" - &&
+		[ ! -e "/usr/src/iommu-replace-$dkms_version" ]
+	}
+	host_step - dkms "the machine's own DKMS state is untouched" system_dkms_untouched
 fi
 
 # lane_plan KERNEL-RELEASE TOPOLOGY FILTER-KERNEL LINE...: sets plan to the
@@ -361,7 +426,8 @@ for k in "${kernels[@]}"; do
 			--module prod="build/$k/prod/iommu_replace.ko" \
 			--module emu="build/$k/emu-module/iorp_emu.ko" \
 			${dkms_ko:+--module dkms="$dkms_ko"} \
-			--env IORP_VERSION="$version" --env IORP_COMPAT="$(compat_of "$k")" \
+			--env IORP_VERSION="$version" --env IORP_DKMS_VERSION="$version-check" \
+			--env IORP_COMPAT="$(compat_of "$k")" \
 			--env IORP_VFIO_BACKEND="$(vfio_backend_of "$k")" \
 			-- "${plan[@]}" > "$lane.log" 2>&1 ||
 			echo "not ok - lane: runner failed (see $lane.log)" >> "$lane/lane.tap"
