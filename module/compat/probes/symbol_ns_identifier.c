@@ -3,7 +3,8 @@
  * Probe: symbol namespaces are written as identifiers, as in
  * EXPORT_SYMBOL_NS_GPL(sym, IOMMU_REPLACE) and MODULE_IMPORT_NS(NAME)
  * (Linux 6.12 and earlier; Linux 6.13 made them string literals).
- * Required: needs symbol namespaces written as identifiers (Linux 6.12 or earlier; 6.13 made them string literals, which this module does not use yet)
+ * Required: needs symbol namespaces written as identifiers (Linux 6.12 or
+ * earlier; 6.13 made them string literals, which this module does not use yet)
  */
 #include <linux/export.h>
 #include <linux/module.h>
