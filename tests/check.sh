@@ -105,27 +105,74 @@ run_step() {
 	fi
 }
 
-# tap_rows KERNEL TOPOLOGY FILE: record every result of a lane's TAP file,
-# by the "# suite NAME" section it appears in
+# tap_rows KERNEL TOPOLOGY FILE [RESULTS]: record every result of a lane's
+# TAP file, by the "# suite NAME" section it appears in. A numbered line
+# ("ok 3 name") is a test case: pass, fail, or skip ("# SKIP why"). A line
+# of the runner's own ("ok - suite: load test module", "... nothing left
+# allocated or pinned") is a runner check: rpass or rfail, counted apart.
 tap_rows() {
 	awk -F '\t' -v k="$1" -v t="$2" '
 		/^# suite / { suite = $0; sub(/^# suite /, "", suite); next }
 		/^(not )?ok / {
+			runner = $0 ~ /^(not )?ok - /
 			status = /^not ok/ ? "fail" : "pass"
 			if (status == "pass" && tolower($0) ~ /# skip/)
 				status = "skip"
+			if (runner)
+				status = "r" status
 			name = $0
 			sub(/^(not )?ok [0-9-]* ?-? ?/, "", name)
 			printf "%s\t%s\t%s\t%s\t%s\n", k, t, suite, status, name
-		}' "$3" >> "$results"
+		}' "$3" >> "${4:-$results}"
 }
 
 # lane_results KERNEL TOPOLOGY FILE: record a lane's results, print its line
 lane_results() {
-	tap_rows "$@"
-	printf '  %-22s %-5s %s passed, %s failed (%s)\n' "$1" "$2" \
-		"$(grep -c '^ok' "$3")" "$(grep -c '^not ok' "$3")" \
-		"$(sed -n 's/.*guest completed in \(.*\)$/\1/p' "$3")"
+	local rows=$out/lane-rows.tsv
+	: > "$rows"
+	tap_rows "$1" "$2" "$3" "$rows"
+	cat "$rows" >> "$results"
+	awk -F '\t' -v k="$1" -v t="$2" \
+		-v took="$(sed -n 's/.*guest completed in \(.*\)$/\1/p' "$3")" '
+		{ n[$4]++ }
+		END {
+			printf "  %-22s %-5s %d passed, %d failed, %d skipped; runner checks %d ok, %d failed (%s)\n",
+				k, t, n["pass"], n["fail"], n["skip"], n["rpass"], n["rfail"], took
+		}' "$rows"
+}
+
+# summarize RESULTS: the table of rows, every failure by name, then the
+# totals; fails when anything failed or nothing ran. The last line counts
+# test cases; a failed runner check (a module that did not load, pages left
+# pinned, a kernel warning) counts among the failures there too, since it
+# means something did not do what it should.
+summarize() {
+	awk -F '\t' '
+		{
+			row = $1 "\t" $2 "\t" $3
+			if (!(row in seen)) { seen[row] = 1; order[n++] = row }
+			count[row, $4]++
+			total[$4]++
+			if ($4 == "fail" || $4 == "rfail")
+				failed[nf++] = $1 " " $2 " " $3 ": " $5
+		}
+		END {
+			printf "%-24s %-9s %-12s %7s %7s %8s %8s\n", "kernel", "topology", "suite", \
+				"passed", "failed", "skipped", "runner"
+			for (i = 0; i < n; i++) {
+				split(order[i], f, "\t")
+				r = count[order[i], "rpass"] + count[order[i], "rfail"]
+				printf "%-24s %-9s %-12s %7d %7d %8d %8s\n", f[1], f[2], f[3], \
+					count[order[i], "pass"], count[order[i], "fail"], \
+					count[order[i], "skip"], \
+					r ? count[order[i], "rpass"] "/" r : "-"
+			}
+			for (i = 0; i < nf; i++) print "FAILED: " failed[i]
+			printf "runner checks: %d ok, %d failed\n", total["rpass"], total["rfail"]
+			printf "%d skipped\n", total["skip"]
+			printf "%d passed, %d failed\n", total["pass"], total["fail"] + total["rfail"]
+			exit (nf > 0 || n == 0)
+		}' "$1"
 }
 
 compat_of() {
@@ -510,6 +557,23 @@ if selected "$newest" selftest runner; then
 	host_step "$k" runner "a failing guest test is reported as failed" \
 		selftest_lane failing-test '^not ok 2 global.fails_on_purpose' \
 		"mustfail none must_fail"
+	# the same lane through the totals: a failure there fails make check,
+	# the skip counts as skipped, the runner's own checks apart
+	failing_lane_totals() {
+		local rows=$out/selftest/failing-test.tsv sum=$out/selftest/failing-test.txt
+		: > "$rows"
+		tap_rows "$k" none "$out/selftest/failing-test/lane.tap" "$rows"
+		if summarize "$rows" > "$sum"; then
+			echo "the totals passed a lane with a failing case"; return 1
+		fi
+		cat "$sum"
+		grep -q '^FAILED: .* global.fails_on_purpose$' "$sum" &&
+		grep -qx '1 skipped' "$sum" &&
+		grep -q '^runner checks: [1-9][0-9]* ok, 1 failed$' "$sum" &&
+		tail -n 1 "$sum" | grep -qx '1 passed, 2 failed'
+	}
+	host_step "$k" runner "a failing case fails the totals; its skip counts as skipped" \
+		failing_lane_totals
 	host_step "$k" runner "a guest panic is reported as failed" \
 		selftest_lane panic '^not ok - lane: guest completed' "crash none crash"
 	host_step "$k" runner "a kernel dying before /init is booted 3 times, each reported" \
@@ -531,23 +595,4 @@ fi
 
 echo
 echo "== results"
-awk -F '\t' '
-	{
-		row = $1 "\t" $2 "\t" $3
-		if (!(row in seen)) { seen[row] = 1; order[n++] = row }
-		count[row, $4]++
-		total[$4]++
-		if ($4 == "fail") failed[nf++] = $1 " " $2 " " $3 ": " $5
-	}
-	END {
-		printf "%-24s %-9s %-12s %7s %7s %8s\n", "kernel", "topology", "suite", "passed", "failed", "skipped"
-		for (i = 0; i < n; i++) {
-			split(order[i], f, "\t")
-			printf "%-24s %-9s %-12s %7d %7d %8d\n", f[1], f[2], f[3], \
-				count[order[i], "pass"], count[order[i], "fail"], count[order[i], "skip"]
-		}
-		for (i = 0; i < nf; i++) print "FAILED: " failed[i]
-		printf "%d skipped\n", total["skip"]
-		printf "%d passed, %d failed\n", total["pass"], total["fail"]
-	}' "$results"
-! grep -qP '\tfail\t' "$results" && [ -s "$results" ]
+summarize "$results"
