@@ -18,6 +18,9 @@
 #                            version string, DKMS_ROOT=<dir> to use DKMS trees
 #                            under <dir> instead of the system's, and
 #                            DKMS_KERNELS="<release> ..." to choose kernels)
+#   make deb                 iommu-replace-dkms_<version>_all.deb and
+#                            iommu-replace-dev_<version>_all.deb in build/deb/
+#                            (debhelper with dh-dkms), checked by lintian
 #   make tests               the guest test programs, into build/tests
 #   make check               builds, lint, DKMS, and every QEMU test lane
 #                            (filters: KERNEL=6.12 TOPOLOGY=vtd SUITE=basic;
@@ -76,7 +79,7 @@ KSRC_FILES := scripts/checkpatch.pl scripts/spelling.txt \
 	include/uapi/linux/vfio.h
 
 .PHONY: all module build-all lint checkpatch sparse sparse-one debug-kernel install install-headers \
-	install-udev dkms-install dkms-remove tests check demo bench deps clean
+	install-udev dkms-install dkms-remove deb tests check demo bench deps clean
 
 all: module
 
@@ -172,6 +175,21 @@ dkms-remove:
 	@if $(DKMS) status -m iommu-replace -v $(DKMS_VERSION) 2>/dev/null | grep -q .; then \
 		$(DKMS) remove -m iommu-replace -v $(DKMS_VERSION) --all; fi
 	rm -rf $(DKMS_SRC)
+
+# The packages are built from a copy in build/deb/, so the tree stays clean;
+# debian/changelog and dkms.conf must agree on the version.
+DEB_DIR := $(BUILD)/deb/iommu-replace-$(VERSION)
+DEB_FILES := Kbuild Makefile dkms.conf README.md module include uapi udev debian
+
+deb:
+	@v=$$(dpkg-parsechangelog -S Version); if [ "$$v" != "$(VERSION)" ]; then \
+		echo "iommu-replace: debian/changelog says $$v, dkms.conf $(VERSION)" >&2; \
+		exit 1; fi
+	rm -rf $(BUILD)/deb && mkdir -p $(DEB_DIR)
+	cp -R $(DEB_FILES) $(DEB_DIR)/
+	cd $(DEB_DIR) && dpkg-buildpackage -b -us -uc
+	lintian --fail-on error,warning --info $(BUILD)/deb/iommu-replace_$(VERSION)_*.changes
+	@echo "iommu-replace: built $$(ls $(BUILD)/deb/*.deb | tr '\n' ' ')"
 
 tests: $(KSRC)/.stamp
 	@$(MAKE) --no-print-directory -C tests OUT=$(BUILD)/tests KSRC=$(KSRC)

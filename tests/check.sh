@@ -368,15 +368,13 @@ done
 
 # DKMS: the real "make dkms-install" for every kernel, with a version string
 # of its own and private DKMS trees (DKMS_ROOT), so a real install of this
-# machine is never touched; the modules it built are kept for the guests'
-# dkms suite, then "make dkms-remove" cleans up.
+# machine is never touched; then "make dkms-remove" cleans up.
 need_dkms=0
 for k in "${kernels[@]}"; do
 	selected "$k" host dkms && need_dkms=1
-	for t in "${topologies[@]}"; do selected "$k" "$t" dkms && need_dkms=1; done
 done
 if [ $need_dkms = 1 ]; then
-	dkms_version=$version-check	# also in the guests' IORP_DKMS_VERSION
+	dkms_version=$version-check
 	dkms_root=$out/dkms-root
 	dkms_args=(DKMS_VERSION="$dkms_version" DKMS_ROOT="$dkms_root")
 	private_dkms() {
@@ -412,9 +410,8 @@ if [ $need_dkms = 1 ]; then
 		dkms_built() {
 			private_dkms status -m iommu-replace -v "$dkms_version" -k "$1" |
 				grep -q ': installed' &&
-			mkdir -p "$out/dkms/$1" &&
-			cp "$dkms_root/lib/modules/$1/updates/dkms/"iommu_replace.ko* "$out/dkms/$1/" &&
-			modinfo -F version "$out/dkms/$1/"iommu_replace.ko* | grep -qx "$dkms_version"
+			modinfo -F version "$dkms_root/lib/modules/$1/updates/dkms/"iommu_replace.ko* |
+				grep -qx "$dkms_version"
 		}
 		host_step "$k" dkms "DKMS built and installed the module" dkms_built "$k"
 	done
@@ -430,6 +427,107 @@ if [ $need_dkms = 1 ]; then
 		[ ! -e "/usr/src/iommu-replace-$dkms_version" ]
 	}
 	host_step - dkms "the machine's own DKMS state is untouched" system_dkms_untouched
+fi
+
+# The Debian package, as an operator meets it: "make deb" (lintian clean),
+# then "apt install ./iommu-replace-dkms_*.deb" (with its Recommends named,
+# zstd, rather than the whole Recommends closure of its dependencies, so
+# the purge below can be judged file by file) into a clean Debian 12 root
+# (tests/debian-root, cached) holding the kernels under test; DKMS must have
+# built the module for each of them, and the modules it built are what the
+# guests' dkms suite boots. "apt remove" must take the module, the sources
+# and the DKMS state away, and after a purge and "apt autoremove --purge"
+# nothing may be missing from the root, its module indexes must be as they
+# were, and every file added must belong to an installed package (what apt
+# pulled in and keeps because another package recommends it). The root is the lower layer of an
+# overlay, so the cached root stays clean.
+need_package=0
+for k in "${kernels[@]}"; do
+	selected "$k" host package && need_package=1
+	for t in "${topologies[@]}"; do selected "$k" "$t" dkms && need_package=1; done
+done
+if [ $need_package = 1 ]; then
+	pkg_out=$out/package
+	merged=$pkg_out/bookworm/root
+	rm -rf "$pkg_out" && mkdir -p "$pkg_out"
+	host_step - package "make deb builds both packages, lintian clean" make deb
+	bookworm_root() {
+		local lower
+		lower=$(tests/debian-root/build.sh bookworm "${kernels[@]}") &&
+		mkdir -p "$pkg_out/bookworm/upper" "$pkg_out/bookworm/work" "$merged" &&
+		mount -t overlay overlay -o "lowerdir=$lower,upperdir=$pkg_out/bookworm/upper,workdir=$pkg_out/bookworm/work" "$merged" &&
+		mount -t proc proc "$merged/proc"
+	}
+	in_root() {
+		chroot "$merged" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 \
+			PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
+	}
+	# every file of the root but what apt and dpkg keep as their own records
+	root_files() {
+		(cd "$merged" && find . -xdev \( -path ./proc -o -path ./tmp -o \
+			-path ./var/log -o -path ./var/cache -o -path ./var/lib/dpkg -o \
+			-path ./var/lib/apt \) -prune -o -print | sort)
+	}
+	module_indexes() {
+		(cd "$merged" && md5sum lib/modules/*/modules.*)
+	}
+	package_installs() {
+		cp "$top/build/deb/iommu-replace-dkms_${version}_all.deb" "$merged/tmp/" &&
+		root_files > "$pkg_out/files-before.txt" &&
+		module_indexes > "$pkg_out/indexes-before.txt" &&
+		in_root apt-get install -y -q --no-install-recommends \
+			"/tmp/iommu-replace-dkms_${version}_all.deb" zstd
+	}
+	package_built() {
+		in_root dkms status -m iommu-replace -v "$version" -k "$1" | grep -q ': installed' &&
+		mkdir -p "$pkg_out/modules/$1" &&
+		cp "$merged/lib/modules/$1/updates/dkms/"iommu_replace.ko* "$pkg_out/modules/$1/" &&
+		modinfo -F version "$pkg_out/modules/$1/"iommu_replace.ko* | grep -qx "$version"
+	}
+	package_removed() {
+		in_root apt-get remove -y -q iommu-replace-dkms &&
+		! in_root dkms status -m iommu-replace | grep . &&
+		! ls -d "$merged"/usr/src/iommu-replace-* "$merged"/var/lib/dkms/iommu-replace \
+			"$merged"/lib/modules/*/updates/dkms/iommu_replace.ko* \
+			"$merged"/lib/udev/rules.d/70-iommu-replace.rules 2> /dev/null
+	}
+	# after the purge: nothing removed from the root, the module indexes as
+	# they were, and every file added since belongs to an installed package
+	# (what apt pulled in and keeps for another package's Recommends)
+	package_purged() {
+		local added
+		in_root dpkg --purge iommu-replace-dkms &&
+		in_root apt-get autoremove -y -q --purge &&
+		root_files > "$pkg_out/files-after.txt" &&
+		module_indexes > "$pkg_out/indexes-after.txt" || return 1
+		if comm -23 "$pkg_out/files-before.txt" "$pkg_out/files-after.txt" | grep .; then
+			echo "files removed from the root"; return 1
+		fi
+		diff -u "$pkg_out/indexes-before.txt" "$pkg_out/indexes-after.txt" || return 1
+		added=$(comm -13 "$pkg_out/files-before.txt" "$pkg_out/files-after.txt" |
+			sed 's|^\.||' | unowned | sed 's#^/usr\(/s\?bin/\|/lib/\)#\1#' | unowned)
+		[ -z "$added" ] || { echo "files no package owns:"; echo "$added"; return 1; }
+	}
+	# unowned: the paths of stdin that no installed package owns (the
+	# second pass asks again under the /bin, /sbin, /lib names dpkg may
+	# know them by, on a merged-/usr root)
+	unowned() {
+		xargs -r chroot "$merged" dpkg-query -S 2>&1 > /dev/null |
+			sed -n 's/^dpkg-query: no path found matching pattern //p'
+	}
+	if host_step - package "a clean Debian 12 root (debootstrap; cached)" bookworm_root; then
+		host_step - package "apt install ./iommu-replace-dkms_${version}_all.deb in it" \
+			package_installs
+		for k in "${kernels[@]}"; do
+			host_step "$k" package "the package's DKMS built and installed the module" \
+				package_built "$k"
+		done
+		host_step - package "apt remove takes the module, sources and DKMS state away" \
+			package_removed
+		host_step - package "purge and autoremove leave no file of ours behind" \
+			package_purged
+		umount "$merged/proc" "$merged"
+	fi
 fi
 
 # lane_plan KERNEL-RELEASE TOPOLOGY FILTER-KERNEL LINE...: sets plan to the
@@ -467,14 +565,13 @@ for k in "${kernels[@]}"; do
 		[ ${#plan[@]} -gt 0 ] || continue
 		lane=$out/lanes/$k-$t
 		# shellcheck disable=SC2012
-		dkms_ko=$(ls "$out/dkms/$k"/iommu_replace.ko* 2> /dev/null | head -n 1)
+		dkms_ko=$(ls "$out/package/modules/$k"/iommu_replace.ko* 2> /dev/null | head -n 1)
 		tests/qemu/run-lane --kernel "$k" --topology "$t" --out "$lane" \
 			--module test="build/$k/test/iommu_replace.ko" \
 			--module prod="build/$k/prod/iommu_replace.ko" \
 			--module emu="build/$k/emu-module/iorp_emu.ko" \
 			${dkms_ko:+--module dkms="$dkms_ko"} \
-			--env IORP_VERSION="$version" --env IORP_DKMS_VERSION="$version-check" \
-			--env IORP_COMPAT="$(compat_of "$k")" \
+			--env IORP_VERSION="$version" --env IORP_COMPAT="$(compat_of "$k")" \
 			--env IORP_VFIO_BACKEND="$(vfio_backend_of "$k")" \
 			-- "${plan[@]}" > "$lane.log" 2>&1 ||
 			echo "not ok - lane: runner failed (see $lane.log)" >> "$lane/lane.tap"

@@ -8,7 +8,9 @@
 #   (6.1) and linux-image-6.12-amd64 + linux-headers-6.12-amd64 (6.12); the
 #   kernel sources (checkpatch.pl, kselftest_harness.h, reference); QEMU,
 #   busybox-static and cpio for the guests; kmod and libkmod-dev for the
-#   guest loader; dkms; sparse; bc, flex, bison, libelf-dev and libssl-dev
+#   guest loader; dkms; sparse; debhelper, dh-dkms and lintian for the
+#   Debian package, debootstrap for the clean roots it is installed into;
+#   bc, flex, bison, libelf-dev and libssl-dev
 #   to build the debug kernel; xz-utils and zstd, which unpack a kernel's
 #   vmlinuz for the VFIO backend's layout check (6.12's is zstd).
 set -euo pipefail
@@ -20,6 +22,7 @@ packages=(
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	linux-source-6.1 linux-source-6.12
 	qemu-system-x86 busybox-static kmod libkmod-dev dkms sparse
+	debhelper dh-dkms lintian debootstrap
 )
 
 missing=()
