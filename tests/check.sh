@@ -444,7 +444,10 @@ fi
 need_package=0
 for k in "${kernels[@]}"; do
 	selected "$k" host package && need_package=1
-	for t in "${topologies[@]}"; do selected "$k" "$t" dkms && need_package=1; done
+	for t in "${topologies[@]}"; do
+		selected "$k" "$t" dkms && need_package=1
+		selected "$k" "$t" dkms-modprobe && need_package=1
+	done
 done
 if [ $need_package = 1 ]; then
 	pkg_out=$out/package
