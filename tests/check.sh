@@ -37,7 +37,11 @@ filter_kernel=${KERNEL:-} filter_topology=${TOPOLOGY:-} filter_suite=${SUITE:-}
 topologies=(none vtd amd)
 
 tests/install-deps.sh || exit 1
-rm -rf "$out"
+# a run killed in the package steps may have left its overlay (and the
+# proc inside it) mounted: unmount before removing anything
+findmnt -rn -o TARGET | awk -v p="$out/" 'index($0, p) == 1' | sort -r |
+	xargs -r umount
+rm -rf --one-file-system "$out"
 mkdir -p "$out/logs" "$out/lanes"
 : > "$results"
 
