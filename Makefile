@@ -53,9 +53,23 @@ DKMS_VERSION ?= $(VERSION)
 DKMS_ROOT ?=
 DKMS_KERNELS ?= $(installed_kernels)
 DKMS_SRC := $(DKMS_ROOT)/usr/src/iommu-replace-$(DKMS_VERSION)
-DKMS := dkms $(if $(DKMS_ROOT),--sourcetree $(DKMS_ROOT)/usr/src \
+# private trees keep DKMS's signing key there too (dkms creates one when
+# none exists, in /var/lib/dkms whatever its trees)
+DKMS := $(if $(DKMS_ROOT),mok_signing_key=$(DKMS_ROOT)/mok.key \
+	mok_certificate=$(DKMS_ROOT)/mok.pub) dkms \
+	$(if $(DKMS_ROOT),--sourcetree $(DKMS_ROOT)/usr/src \
 	--dkmstree $(DKMS_ROOT)/var/lib/dkms --installtree $(DKMS_ROOT)/lib/modules \
 	--no-depmod)
+# sources the Debian package installed are dpkg's: leave them alone
+dkms_not_packaged = if dpkg -S $(DKMS_SRC) > /dev/null 2>&1; then \
+	echo "iommu-replace: $(DKMS_SRC) belongs to a Debian package ($$(dpkg -S $(DKMS_SRC) | cut -d: -f1)); use apt" >&2; \
+	exit 1; fi
+# What an in-place build ("make -C <kernel> M=$PWD") leaves in the tree;
+# the copies DKMS and the package get drop it, and make clean removes it.
+KBUILD_OBJECTS := -name '*.o' -o -name '*.ko' -o -name '*.ko.*' -o -name '*.mod' \
+	-o -name '*.mod.c' -o -name '.*.cmd' -o -name Module.symvers -o -name modules.order
+drop_objects = find $(1) -path $(1)/build -prune -o \( $(KBUILD_OBJECTS) \) -type f -print | \
+	xargs -r rm -f
 KBUILD_ARGS = -C $(KDIR) M=$(OBJDIR) IORP_COMPAT_DIR=$(COMPAT_DIR) \
 	IOMMU_REPLACE_TEST=$(if $(call yes,$(TEST)),y,n) \
 	IOMMU_REPLACE_WERROR=$(if $(call yes,$(WERROR)),y,n)
@@ -153,10 +167,12 @@ install-udev:
 # (dkms exits 77 for it); any other failure is reported and the loop goes on,
 # failing at the end.
 dkms-install:
+	@$(dkms_not_packaged)
 	@if $(DKMS) status -m iommu-replace -v $(DKMS_VERSION) 2>/dev/null | grep -q .; then \
 		$(DKMS) remove -m iommu-replace -v $(DKMS_VERSION) --all; fi
 	rm -rf $(DKMS_SRC) && mkdir -p $(DKMS_SRC) $(if $(DKMS_ROOT),$(DKMS_ROOT)/var/lib/dkms)
 	cp -R Kbuild Makefile dkms.conf module include uapi $(DKMS_SRC)/
+	$(call drop_objects,$(DKMS_SRC))
 	sed -i 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="$(DKMS_VERSION)"/' $(DKMS_SRC)/dkms.conf
 	$(DKMS) add -m iommu-replace -v $(DKMS_VERSION)
 	@failed=; for k in $(DKMS_KERNELS); do \
@@ -172,6 +188,7 @@ dkms-install:
 		echo "iommu-replace: DKMS failed for:$$failed" >&2; exit 1; fi
 
 dkms-remove:
+	@$(dkms_not_packaged)
 	@if $(DKMS) status -m iommu-replace -v $(DKMS_VERSION) 2>/dev/null | grep -q .; then \
 		$(DKMS) remove -m iommu-replace -v $(DKMS_VERSION) --all; fi
 	rm -rf $(DKMS_SRC)
@@ -187,6 +204,7 @@ deb:
 		exit 1; fi
 	rm -rf $(BUILD)/deb && mkdir -p $(DEB_DIR)
 	cp -R $(DEB_FILES) $(DEB_DIR)/
+	$(call drop_objects,$(DEB_DIR))
 	cd $(DEB_DIR) && dpkg-buildpackage -b -us -uc
 	lintian --fail-on error,warning --info $(BUILD)/deb/iommu-replace_$(VERSION)_*.changes
 	@echo "iommu-replace: built $$(ls $(BUILD)/deb/*.deb | tr '\n' ' ')"
@@ -211,4 +229,5 @@ deps:
 	@tests/install-deps.sh
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf --one-file-system $(BUILD)
+	$(call drop_objects,$(CURDIR))

@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # build.sh SUITE KERNEL-RELEASE...: build (once per machine) a clean Debian
-# root of SUITE (debootstrap from Debian's archive) as an operator's machine
-# looks before our package arrives: the given kernels' images and headers,
-# and dkms. Prints the root's directory.
+# root of SUITE (debootstrap from Debian's archive) as an operator's build
+# machine looks before our package arrives: the given kernels' images and
+# headers, dkms, a C library's headers (libc6-dev, which the package
+# depends on) and what the package recommends (zstd, xz-utils), so that
+# installing the package needs no download. Prints the root's directory.
 #
 # The root is cached outside the checkout in $IORP_CACHE (default
 # /var/cache/iommu-replace)/roots/<suite>-<key>/, keyed by the suite, the
 # kernels and this script; tests use it as the lower layer of an overlay,
-# so it stays clean. Its apt sources are SUITE, SUITE-updates (from
+# so it stays clean. Building a new one removes the suite's older roots. Its apt sources are SUITE, SUITE-updates (from
 # $IORP_DEBIAN_MIRROR, default http://deb.debian.org/debian) and
 # SUITE-security (from $IORP_DEBIAN_SECURITY, default
 # http://deb.debian.org/debian-security), where Debian's current kernels
@@ -34,9 +36,15 @@ command -v debootstrap > /dev/null ||
 
 log=$(mktemp /tmp/iorp-root-"$suite".XXXXXX.log)
 echo "Debian root: building $suite in $root (log: $log)" >&2
-rm -rf "$root"
+# older roots of this suite (an interrupted build may have left proc
+# mounted in one)
+for old in "$cache/$suite"-*; do
+	[ -d "$old" ] || continue
+	mountpoint -q "$old/proc" && umount "$old/proc"
+	rm -rf --one-file-system "$old" "$old.done"
+done
 mkdir -p "$cache"
-packages=(dkms)
+packages=(dkms libc6-dev zstd xz-utils)
 for k in "$@"; do
 	packages+=("linux-image-$k" "linux-headers-$k")
 done
