@@ -360,10 +360,19 @@ for k in "${kernels[@]}"; do
 	}
 	vermagic_is() { modinfo -F vermagic "$1" | grep -q "^$2 "; }
 	kbuild_copy
+	# without HOME, as a package's hook may run it
 	host_step "$k" kbuild "make -C /lib/modules/$k/build M=\$PWD builds the module" \
-		make -C "/lib/modules/$k/build" M="$copy" modules
+		env -u HOME make -C "/lib/modules/$k/build" M="$copy" modules
 	host_step "$k" kbuild "the standard build's module is for $k" \
 		vermagic_is "$copy/iommu_replace.ko" "$k"
+	# kbuild's clean reads Kbuild too: it must not run the probes
+	kbuild_clean() {
+		rm -rf "$copy/build" &&
+		make -C "/lib/modules/$k/build" M="$copy" clean &&
+		[ ! -e "$copy/build" ] && [ ! -e "$copy/iommu_replace.ko" ]
+	}
+	host_step "$k" kbuild "make -C /lib/modules/$k/build M=\$PWD clean runs no probes" \
+		kbuild_clean
 	if [ "$k" = "$newest" ]; then
 		host_step "$k" kbuild "make module works where scripts lost their exec bits" \
 			make -C "$copy" module KVER="$k"
