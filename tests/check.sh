@@ -7,9 +7,12 @@
 #   topology "host"     builds (-Werror), sparse, checkpatch, the uAPI header,
 #                       the compat probes, make install, the standard kbuild
 #                       invocation and DKMS (in DKMS trees of its own, never
-#                       the machine's);
+#                       the machine's); the Debian package through its life
+#                       in clean Debian 12 and 13 roots;
 #   none | vtd | amd    one QEMU guest per kernel and topology running the
-#                       suites of tests/suites (see tests/qemu/run-lane);
+#                       suites of tests/suites (see tests/qemu/run-lane),
+#                       for the host's Debian 12 kernels and Debian 13's
+#                       (built and booted from a clean trixie root);
 #                       kernel "6.1-debug" is the reliability lane: a 6.1
 #                       kernel of our own with lockdep, KASAN, kmemleak and
 #                       fault injection (tests/debug-kernel), where the
@@ -37,6 +40,8 @@ filter_kernel=${KERNEL:-} filter_topology=${TOPOLOGY:-} filter_suite=${SUITE:-}
 topologies=(none vtd amd)
 
 tests/install-deps.sh || exit 1
+# every make below (module builds, DKMS, kbuild) uses the machine's cores
+export MAKEFLAGS="-j$(nproc)${MAKEFLAGS:+ $MAKEFLAGS}"
 # a run killed in the package steps may have left its overlay (and the
 # proc inside it) mounted: unmount before removing anything
 findmnt -rn -o TARGET | awk -v p="$out/" 'index($0, p) == 1' | sort -r |
@@ -54,6 +59,54 @@ mapfile -t kernels < <(printf '%s\n' "${kernels[@]}" | sort -V)
 newest=${kernels[-1]}
 version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
 
+# Debian 13's kernel lives in a clean trixie root (tests/debian-root,
+# cached), never on the host: it is built there with trixie's gcc-14,
+# probed, packaged, and booted from there (run-lane --root). The root also
+# fetches, for later, sparse (for the lint rows) and trixie-backports'
+# kernel, which is outside dkms.conf's range and must install with the
+# package present.
+d13=${IORP_DEBIAN13_KERNEL:-6.12.117+deb13-amd64}
+d13_later=(sparse linux-image-amd64/trixie-backports linux-headers-amd64/trixie-backports)
+d13_lower=
+
+# A Debian root is used through an overlay (mount_root NAME LOWER mounts it
+# at $out/roots/NAME/merged), so the cached root stays clean. Mounts are
+# undone in reverse order, on any exit too. (This checkout is never bound
+# into a root: what a root builds is copied in and out.)
+root_mounts=()
+mount_root() {
+	local dir=$out/roots/$1
+	mkdir -p "$dir/upper" "$dir/work" "$dir/merged" &&
+	mount -t overlay overlay \
+		-o "lowerdir=$2,upperdir=$dir/upper,workdir=$dir/work" "$dir/merged" &&
+	root_mounts+=("$dir/merged") &&
+	mount -t proc proc "$dir/merged/proc" &&
+	root_mounts+=("$dir/merged/proc")
+}
+# unmount_root [NAME]: undo the mounts of root NAME (of every root without)
+unmount_root() {
+	local i m keep=() rc=0
+	for (( i = ${#root_mounts[@]} - 1; i >= 0; i-- )); do
+		m=${root_mounts[i]}
+		if [ -n "${1:-}" ] && [[ $m != "$out/roots/$1/merged"* ]]; then
+			keep=("$m" "${keep[@]}")
+		elif mountpoint -q "$m" && ! umount "$m"; then
+			keep=("$m" "${keep[@]}") rc=1
+		fi
+	done
+	root_mounts=("${keep[@]}")
+	return $rc
+}
+trap 'unmount_root' EXIT
+trap 'unmount_root; exit 130' INT TERM
+# in_root NAME COMMAND...: run COMMAND in the mounted root NAME
+in_root() {
+	local dir=$out/roots/$1/merged
+	shift
+	chroot "$dir" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 \
+		PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
+}
+
 # in_list VALUE FILTER [prefix]: VALUE matches the comma-separated FILTER
 in_list() {
 	local f
@@ -70,6 +123,14 @@ selected() {
 	{ [ "$1" = - ] || in_list "$1" "$filter_kernel" prefix; } &&
 		in_list "$2" "$filter_topology" && in_list "$3" "$filter_suite"
 }
+
+# Debian 13's kernel takes part when the filters let any of its rows run
+need_d13=0
+if in_list "$d13" "$filter_kernel" prefix; then
+	for t in host "${topologies[@]}"; do
+		in_list "$t" "$filter_topology" && need_d13=1
+	done
+fi
 
 # record KERNEL TOPOLOGY SUITE pass|fail|skip NAME
 record() {
@@ -106,6 +167,7 @@ run_step() {
 		record "$kernel" host "$suite" fail "$name"
 		printf '  FAIL  %-22s %-12s %s; log %s:\n' "$kernel" "$suite" "$name" "$log"
 		tail -n 15 "$log" | sed 's/^/        /'
+		return 1
 	fi
 }
 
@@ -190,6 +252,47 @@ vfio_backend_of() {
 		"build/$1/compat/compat_config.h"
 }
 
+# package_needed KERNEL: its package rows or its guests' dkms suites run
+package_needed() {
+	local t
+	selected "$1" host package && return 0
+	for t in "${topologies[@]}"; do
+		selected "$1" "$t" dkms && return 0
+		selected "$1" "$t" dkms-modprobe && return 0
+	done
+	return 1
+}
+pkg_kernels_bookworm=()
+for k in "${kernels[@]}"; do
+	package_needed "$k" && pkg_kernels_bookworm+=("$k")
+done
+pkg_kernels_trixie=()
+[ $need_d13 = 1 ] && package_needed "$d13" && pkg_kernels_trixie+=("$d13")
+
+# The clean Debian roots (tests/debian-root) take minutes the first time on
+# a machine, mostly downloading: they are built in the background, one
+# after the other, while the host steps run; root_ready waits for one.
+root_job=
+if [ $need_d13 = 1 ] || [ ${#pkg_kernels_bookworm[@]} -gt 0 ]; then
+	{
+		if [ $need_d13 = 1 ]; then
+			tests/debian-root/build.sh trixie "$d13" --later "${d13_later[@]}" \
+				> "$out/root-trixie.dir" 2> "$out/logs/root-trixie.log"
+		fi
+		if [ ${#pkg_kernels_bookworm[@]} -gt 0 ]; then
+			tests/debian-root/build.sh bookworm "${kernels[@]}" \
+				> "$out/root-bookworm.dir" 2> "$out/logs/root-bookworm.log"
+		fi
+	} &
+	root_job=$!
+fi
+# root_ready SUITE: the root of SUITE is built; sets root_dir
+root_ready() {
+	[ -n "$root_job" ] && wait "$root_job"
+	cat "$out/logs/root-$1.log" 2> /dev/null
+	root_dir=$(cat "$out/root-$1.dir" 2> /dev/null) && [ -n "$root_dir" ]
+}
+
 echo "== host: builds, lint, uAPI, probes, install, DKMS"
 need_step - programs "guest test programs build" make tests
 
@@ -237,16 +340,33 @@ if selected - host uapi; then
 	done
 fi
 
+# known_api KERNEL: what the probes must find in a Debian kernel of its
+# series (../shared/research/kernel_feasibility.md and the kernel sources)
+known_api() {
+	case $1 in
+	6.1.*) echo "gup_unshare_anon_only=yes iommu_cap_enforce_cache_coherency=no iommu_domain_alloc_user=no iommu_domain_owner=no iommu_group_has_isolated_msi=no iommu_group_replace_domain=no iommu_map_gfp=no iommu_ops_hw_info=no iommu_paging_domain_alloc=no pin_user_pages_remote_no_vmas=no vfio_group_file=yes" ;;
+	6.12.*) echo "gup_unshare_anon_only=no iommu_cap_enforce_cache_coherency=yes iommu_domain_alloc_user=yes iommu_domain_owner=yes iommu_group_has_isolated_msi=yes iommu_group_replace_domain=yes iommu_map_gfp=yes iommu_ops_hw_info=yes iommu_paging_domain_alloc=yes pin_user_pages_remote_no_vmas=yes vfio_group_file=yes" ;;
+	*) return 1 ;;
+	esac
+}
+
+# known_vfio_backend KERNEL: what the build must find about the VFIO
+# backend of a Debian kernel of its series
+known_vfio_backend() {
+	case $1 in
+	6.1.*) echo "built: the notify layout, verified by the BTF of vfio.ko" ;;
+	6.12.*) echo "built: the plain layout, verified by the BTF of vfio.ko.xz" ;;
+	*) return 1 ;;
+	esac
+}
+
 # The VFIO backend's private layout (module/compat/vfio-layout): found in
 # the BTF of both Debian kernels' vfio modules, and refused when it differs.
 vfio_layout_checks() {
 	local k want kdir bad ko61 ko612
 	for k in "${kernels[@]}"; do
-		case $k in
-		6.1.*) want="built: the notify layout, verified by the BTF of vfio.ko" ;;
-		6.12.*) want="built: the plain layout, verified by the BTF of vfio.ko.xz" ;;
-		*) continue ;;
-		esac
+		selected "$k" host probes || continue
+		want=$(known_vfio_backend "$k") || continue
 		host_step "$k" probes "VFIO backend layout verified from vfio.ko's BTF" \
 			test "$(vfio_backend_of "$k")" = "$want"
 	done
@@ -268,6 +388,7 @@ vfio_layout_checks() {
 			"$f" > "$bad/$(basename "$f")"
 	done
 	for k in "${kernels[@]}"; do
+		selected "$k" host probes || continue
 		host_step "$k" probes "VFIO backend refused when the BTF layout differs" \
 			vfio_layout_says 'matches no known layout' \
 			"/lib/modules/$k/build" IORP_VFIO_LAYOUTS="$bad"
@@ -281,7 +402,7 @@ vfio_layout_checks() {
 		6.12.*) ko=$ko61 ;;
 		*) continue ;;
 		esac
-		[ -n "$ko" ] || continue
+		[ -n "$ko" ] && selected "$k" host probes || continue
 		host_step "$k" probes "VFIO backend refused for a vfio module of another kernel" \
 			vfio_layout_says 'not verified' "/lib/modules/$k/build" IORP_VFIO_KO="$ko"
 	done
@@ -325,41 +446,39 @@ if selected - host probes; then
 	host_step - probes "kernel without iommu_group_claim_dma_owner is refused in one line" \
 		probe_fails_with "$doctored" 'not supported: needs iommu_group_claim_dma_owner()'
 	# The probes find what the Debian kernels are known to have
-	# (../shared/research/kernel_feasibility.md and the kernel sources).
 	for k in "${kernels[@]}"; do
-		case $k in
-		6.1.*) want="gup_unshare_anon_only=yes iommu_cap_enforce_cache_coherency=no iommu_domain_alloc_user=no iommu_domain_owner=no iommu_group_has_isolated_msi=no iommu_group_replace_domain=no iommu_map_gfp=no iommu_ops_hw_info=no iommu_paging_domain_alloc=no pin_user_pages_remote_no_vmas=no vfio_group_file=yes" ;;
-		6.12.*) want="gup_unshare_anon_only=no iommu_cap_enforce_cache_coherency=yes iommu_domain_alloc_user=yes iommu_domain_owner=yes iommu_group_has_isolated_msi=yes iommu_group_replace_domain=yes iommu_map_gfp=yes iommu_ops_hw_info=yes iommu_paging_domain_alloc=yes pin_user_pages_remote_no_vmas=yes vfio_group_file=yes" ;;
-		*) continue ;;
-		esac
+		selected "$k" host probes || continue
+		want=$(known_api "$k") || continue
 		host_step "$k" probes "probes find the known API of $k" \
 			test "$(compat_of "$k")" = "$want"
 	done
 	vfio_layout_checks
 fi
 
+# installed_ko KERNEL [DESTDIR]: make install put the module there
+installed_ko() {
+	ls "${2:-$out/install-$1}/lib/modules/$1/updates/iommu_replace.ko"* > /dev/null
+}
 for k in "${kernels[@]}"; do
 	selected "$k" host install || continue
-	dest=$out/install-$k
-	installed_ko() { ls "$dest/lib/modules/$1/updates/iommu_replace.ko"* > /dev/null; }
 	host_step "$k" install "make install DESTDIR=... installs into updates/" \
-		make install KVER="$k" DESTDIR="$dest"
+		make install KVER="$k" DESTDIR="$out/install-$k"
 	host_step "$k" install "the installed module file exists" installed_ko "$k"
 done
 
 # The standard kbuild invocation, on a copy whose files lost their exec bits
 # (as an archive or a package can leave them): it runs the probes itself.
 # "make module" then builds in the same copy, where scripts run through bash.
+kbuild_copy() {
+	rm -rf "$1" && mkdir -p "$1" &&
+	cp -R Kbuild Makefile dkms.conf module include uapi "$1/" &&
+	find "$1" -type f -exec chmod a-x {} +
+}
+vermagic_is() { modinfo -F vermagic "$1" | grep -q "^$2 "; }
 for k in "${kernels[@]}"; do
 	selected "$k" host kbuild || continue
 	copy=$out/kbuild-$k
-	kbuild_copy() {
-		rm -rf "$copy" && mkdir -p "$copy" &&
-		cp -R Kbuild Makefile dkms.conf module include uapi "$copy/" &&
-		find "$copy" -type f -exec chmod a-x {} +
-	}
-	vermagic_is() { modinfo -F vermagic "$1" | grep -q "^$2 "; }
-	kbuild_copy
+	kbuild_copy "$copy"
 	# without HOME, as a package's hook may run it
 	host_step "$k" kbuild "make -C /lib/modules/$k/build M=\$PWD builds the module" \
 		env -u HOME make -C "/lib/modules/$k/build" M="$copy" modules
@@ -447,120 +566,201 @@ if [ $need_dkms = 1 ]; then
 	host_step - dkms "the machine's own DKMS state is untouched" system_dkms_untouched
 fi
 
+# --- Debian 13 ------------------------------------------------------------------
+# Its kernel is built, probed and installed in the trixie root, by trixie's
+# own compiler and make, in a copy of the sources at /src/iommu-replace
+# there; its build/<release>/ (modules, probe results) is copied back to
+# build/ for the guests and the checks.
+if [ $need_d13 = 1 ]; then
+	echo "== Debian 13: $d13 in a clean trixie root, with trixie's compiler"
+	debian13_root() { root_ready trixie && d13_lower=$root_dir; }
+	d13_merged=$out/roots/d13-build/merged
+	d13_src=/src/iommu-replace
+	# the root the builds run in: sparse installed from what the root
+	# fetched, the sources copied in (the emulated devices' module too)
+	d13_build_root() {
+		mount_root d13-build "$d13_lower" &&
+		in_root d13-build apt-get install -y -q --no-install-recommends --no-download \
+			-o Dir::Cache::Archives=/var/cache/iorp-later/ sparse &&
+		mkdir -p "$d13_merged$d13_src/build/$d13/emu-module" &&
+		cp -R Kbuild Makefile dkms.conf module include uapi "$d13_merged$d13_src/" &&
+		cp tests/emu-module/* "$d13_merged$d13_src/build/$d13/emu-module/"
+	}
+	d13_copy_back() {
+		rm -rf "build/$d13" && mkdir -p build &&
+		cp -R "$d13_merged$d13_src/build/$d13" "build/$d13"
+	}
+	if need_step "$d13" build "a clean Debian 13 root (debootstrap; cached)" debian13_root &&
+		need_step "$d13" build "the Debian 13 root mounts, with the sources and sparse" \
+			d13_build_root; then
+		for t in 0 1; do
+			flavour=$([ $t = 1 ] && echo test || echo prod)
+			need_step "$d13" build "$flavour module builds with -Werror (trixie's gcc-14)" \
+				in_root d13-build make -C "$d13_src" module KVER="$d13" TEST=$t WERROR=1
+			selected "$d13" host sparse &&
+				host_step "$d13" sparse "$flavour module is sparse clean" \
+					in_root d13-build make -C "$d13_src" sparse-one KVER="$d13" TEST=$t
+		done
+		need_step "$d13" build "iorp_emu.ko (emulated VFIO devices for the tests) builds" \
+			in_root d13-build make -C "/lib/modules/$d13/build" \
+			M="$d13_src/build/$d13/emu-module" modules
+		need_step "$d13" build "the modules and probe results are copied out of the root" \
+			d13_copy_back
+		if selected "$d13" host probes; then
+			host_step "$d13" probes "probes find the known API of $d13" \
+				test "$(compat_of "$d13")" = "$(known_api "$d13")"
+			host_step "$d13" probes "VFIO backend layout verified from vfio.ko's BTF" \
+				test "$(vfio_backend_of "$d13")" = "$(known_vfio_backend "$d13")"
+		fi
+		if selected "$d13" host install; then
+			host_step "$d13" install "make install DESTDIR=... installs into updates/" \
+				in_root d13-build make -C "$d13_src" install KVER="$d13" \
+				DESTDIR=/tmp/install
+			host_step "$d13" install "the installed module file exists" \
+				installed_ko "$d13" "$d13_merged/tmp/install"
+		fi
+		if selected "$d13" host kbuild; then
+			kbuild_copy "$d13_merged/src/kbuild"
+			host_step "$d13" kbuild "make -C /lib/modules/$d13/build M=\$PWD builds the module" \
+				in_root d13-build make -C "/lib/modules/$d13/build" M=/src/kbuild modules
+			host_step "$d13" kbuild "the standard build's module is for $d13" \
+				vermagic_is "$d13_merged/src/kbuild/iommu_replace.ko" "$d13"
+		fi
+	fi
+	need_step "$d13" build "the Debian 13 build root unmounts" unmount_root d13-build
+fi
+
 # The Debian package, as an operator meets it: "make deb" (lintian clean),
 # then "apt install ./iommu-replace-dkms_*.deb" into a clean Debian 12 root
-# (tests/debian-root, cached; it has what the package needs, so nothing is
-# downloaded) holding the kernels under test. There /lib/modules also has
-# an empty directory for the running kernel's release (so dkms's own
-# postinst builds only for that one, which has no headers, and the newest;
-# the package's postinst must build for the others) and a 7.x kernel with
-# headers, which it must skip with a line. DKMS must report the module
-# installed for each kernel under test; those modules are what the guests'
-# dkms suite boots. "apt remove" must take the module, the sources and the
-# DKMS state away, and after the purge the root's files and module indexes
-# must be exactly as before. The root is the lower layer of an overlay, so
-# the cached root stays clean; the overlay is unmounted on any exit.
-# package_needed KERNEL: its package rows or its guests' dkms suites run
-package_needed() {
-	local t
-	selected "$1" host package && return 0
-	for t in "${topologies[@]}"; do
-		selected "$1" "$t" dkms && return 0
-		selected "$1" "$t" dkms-modprobe && return 0
-	done
-	return 1
+# holding the host's kernels and a clean Debian 13 root holding its kernel
+# (tests/debian-root, cached; they have what the package needs, so nothing
+# is downloaded). There /lib/modules also has an empty directory for the
+# running kernel's release (so dkms's own postinst builds only for that
+# one, which has no headers, and the newest; the package's postinst must
+# build for the others) and a 7.x kernel with headers, which it must skip
+# with a line. DKMS must report the module installed for each kernel under
+# test; those modules are what the guests' dkms suites boot. "apt remove"
+# must take the module, the sources and the DKMS state away, and after the
+# purge the root's files and module indexes must be exactly as before. In
+# the Debian 13 root the package is then installed again and
+# trixie-backports' kernel (7.x, outside the range) must install with it
+# present: DKMS skips it and the kernel's install succeeds.
+pkg_out=$out/package
+outside=7.4.0-1-amd64
+deb=iommu-replace-dkms_${version}_all.deb
+# root_files, module_indexes: every file of the package root but what apt
+# and dpkg keep as their own records; the module indexes' contents
+root_files() {
+	(cd "$merged" && find . -xdev \( -path ./proc -o -path ./tmp -o \
+		-path ./var/log -o -path ./var/cache -o -path ./var/lib/dpkg -o \
+		-path ./var/lib/apt \) -prune -o -print | sort)
 }
-need_package=0
-for k in "${kernels[@]}"; do
-	package_needed "$k" && need_package=1
-done
-if [ $need_package = 1 ]; then
-	pkg_out=$out/package
-	merged=$pkg_out/bookworm/root
-	outside=7.4.0-1-amd64
+module_indexes() {
+	(cd "$merged" && md5sum lib/modules/*/modules.*)
+}
+# the steps below work on the root $pkg (mounted at $merged), results in $pkg_dir
+package_root_up() {
+	mount_root "$pkg" "$1" &&
+	mkdir -p "$merged/lib/modules/$(uname -r)" "$merged/lib/modules/$outside/build/include" &&
+	cp "$top/build/deb/$deb" "$merged/tmp/"
+}
+package_installs() {
+	local log=$pkg_dir/apt-install.txt rc
+	root_files > "$pkg_dir/files-before.txt" &&
+	module_indexes > "$pkg_dir/indexes-before.txt" &&
+	in_root "$pkg" apt-get install -y -q "/tmp/$deb" > "$log" 2>&1
+	rc=$?
+	cat "$log"
+	# dkms's own postinst builds for the newest kernel; with more than one
+	# under test, the package's postinst builds for the others
+	[ $rc = 0 ] &&
+	{ [ ${#pkg_kernels[@]} -lt 2 ] ||
+		grep -q "^iommu-replace: built and installed for kernel " "$log"; } &&
+	grep -q "^iommu-replace: kernel $outside skipped: outside" "$log"
+}
+package_built() {
+	local status
+	status=$(in_root "$pkg" dkms status -m iommu-replace -v "$version" -k "$1") &&
+	echo "$status" && [[ $status == *': installed'* ]] &&
+	mkdir -p "$pkg_out/modules/$1" &&
+	cp "$merged/lib/modules/$1/updates/dkms/"iommu_replace.ko* "$pkg_out/modules/$1/" &&
+	modinfo -F version "$pkg_out/modules/$1/"iommu_replace.ko* | grep -qx "$version"
+}
+package_removed() {
+	local status
+	in_root "$pkg" apt-get remove -y -q iommu-replace-dkms &&
+	status=$(in_root "$pkg" dkms status -m iommu-replace) && [ -z "$status" ] &&
+	! ls -d "$merged"/usr/src/iommu-replace-* "$merged"/var/lib/dkms/iommu-replace \
+		"$merged"/lib/modules/*/updates/dkms/iommu_replace.ko* \
+		"$merged"/lib/udev/rules.d/70-iommu-replace.rules 2> /dev/null
+}
+package_purged() {
+	in_root "$pkg" dpkg --purge iommu-replace-dkms &&
+	root_files > "$pkg_dir/files-after.txt" &&
+	module_indexes > "$pkg_dir/indexes-after.txt" &&
+	diff -u "$pkg_dir/files-before.txt" "$pkg_dir/files-after.txt" &&
+	diff -u "$pkg_dir/indexes-before.txt" "$pkg_dir/indexes-after.txt"
+}
+# with the package installed, the backports kernel the root fetched
+# installs: its kernel hooks run DKMS, which skips it
+backports_kernel_installs() {
+	local log=$pkg_dir/apt-install-backports-kernel.txt rc release status
+	in_root "$pkg" apt-get install -y -q "/tmp/$deb" > "$pkg_dir/apt-reinstall.txt" 2>&1 ||
+		{ cat "$pkg_dir/apt-reinstall.txt"; return 1; }
+	in_root "$pkg" apt-get install -y -q --no-install-recommends --no-download \
+		-o Dir::Cache::Archives=/var/cache/iorp-later/ \
+		linux-image-amd64/trixie-backports linux-headers-amd64/trixie-backports > "$log" 2>&1
+	rc=$?
+	cat "$log"
+	[ $rc = 0 ] || return 1
+	release=$(cd "$merged/lib/modules" && ls -d 7.* | grep -vx "$outside")
+	echo "installed kernel: $release"
+	status=$(in_root "$pkg" dkms status -m iommu-replace) && echo "$status" &&
+	[ -n "$release" ] && [ -f "$merged/boot/vmlinuz-$release" ] &&
+	[ -d "$merged/lib/modules/$release/build" ] &&
+	[[ $status != *"$release"* ]] &&
+	! ls "$merged/lib/modules/$release"/updates/dkms/iommu_replace.ko* 2> /dev/null &&
+	grep -q "BUILD_EXCLUSIVE" "$log"
+}
+if [ ${#pkg_kernels_bookworm[@]} -gt 0 ] || [ ${#pkg_kernels_trixie[@]} -gt 0 ]; then
+	echo "== the Debian package in clean Debian 12 and 13 roots"
 	host_step - package "make deb builds both packages, lintian clean" make deb
-	unmount_root() {
-		local m
-		for m in "$merged/proc" "$merged"; do
-			if mountpoint -q "$m"; then umount "$m" || return 1; fi
-		done
-	}
-	trap 'unmount_root' EXIT
-	trap 'unmount_root; exit 130' INT TERM
-	bookworm_root() {
-		local lower
-		lower=$(tests/debian-root/build.sh bookworm "${kernels[@]}") &&
-		mkdir -p "$pkg_out/bookworm/upper" "$pkg_out/bookworm/work" "$merged" &&
-		mount -t overlay overlay -o "lowerdir=$lower,upperdir=$pkg_out/bookworm/upper,workdir=$pkg_out/bookworm/work" "$merged" &&
-		mount -t proc proc "$merged/proc" || { unmount_root; return 1; }
-		mkdir -p "$merged/lib/modules/$(uname -r)" \
-			"$merged/lib/modules/$outside/build/include"
-	}
-	in_root() {
-		chroot "$merged" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 \
-			PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
-	}
-	# every file of the root but what apt and dpkg keep as their own records
-	root_files() {
-		(cd "$merged" && find . -xdev \( -path ./proc -o -path ./tmp -o \
-			-path ./var/log -o -path ./var/cache -o -path ./var/lib/dpkg -o \
-			-path ./var/lib/apt \) -prune -o -print | sort)
-	}
-	module_indexes() {
-		(cd "$merged" && md5sum lib/modules/*/modules.*)
-	}
-	package_installs() {
-		local log=$pkg_out/apt-install.txt
-		cp "$top/build/deb/iommu-replace-dkms_${version}_all.deb" "$merged/tmp/" &&
-		root_files > "$pkg_out/files-before.txt" &&
-		module_indexes > "$pkg_out/indexes-before.txt" &&
-		in_root apt-get install -y -q \
-			"/tmp/iommu-replace-dkms_${version}_all.deb" > "$log" 2>&1
-		local rc=$?
-		cat "$log"
-		[ $rc = 0 ] &&
-		grep -q "^iommu-replace: built and installed for kernel " "$log" &&
-		grep -q "^iommu-replace: kernel $outside skipped: outside" "$log"
-	}
-	package_built() {
-		local status
-		status=$(in_root dkms status -m iommu-replace -v "$version" -k "$1") &&
-		echo "$status" && [[ $status == *': installed'* ]] &&
-		mkdir -p "$pkg_out/modules/$1" &&
-		cp "$merged/lib/modules/$1/updates/dkms/"iommu_replace.ko* "$pkg_out/modules/$1/" &&
-		modinfo -F version "$pkg_out/modules/$1/"iommu_replace.ko* | grep -qx "$version"
-	}
-	package_removed() {
-		local status
-		in_root apt-get remove -y -q iommu-replace-dkms &&
-		status=$(in_root dkms status -m iommu-replace) && [ -z "$status" ] &&
-		! ls -d "$merged"/usr/src/iommu-replace-* "$merged"/var/lib/dkms/iommu-replace \
-			"$merged"/lib/modules/*/updates/dkms/iommu_replace.ko* \
-			"$merged"/lib/udev/rules.d/70-iommu-replace.rules 2> /dev/null
-	}
-	package_purged() {
-		in_root dpkg --purge iommu-replace-dkms &&
-		root_files > "$pkg_out/files-after.txt" &&
-		module_indexes > "$pkg_out/indexes-after.txt" &&
-		diff -u "$pkg_out/files-before.txt" "$pkg_out/files-after.txt" &&
-		diff -u "$pkg_out/indexes-before.txt" "$pkg_out/indexes-after.txt"
-	}
-	if host_step - package "a clean Debian 12 root (debootstrap; cached)" bookworm_root; then
-		host_step - package "apt install ./iommu-replace-dkms_${version}_all.deb builds for each kernel, skips a 7.x one" \
+fi
+for suite in bookworm trixie; do
+	if [ $suite = bookworm ]; then
+		pkg_kernels=("${pkg_kernels_bookworm[@]}") label="Debian 12"
+	else
+		pkg_kernels=("${pkg_kernels_trixie[@]}") label="Debian 13"
+	fi
+	[ ${#pkg_kernels[@]} -gt 0 ] || continue
+	pkg=pkg-$suite merged=$out/roots/pkg-$suite/merged pkg_dir=$pkg_out/$suite
+	mkdir -p "$pkg_dir"
+	if [ $suite = bookworm ]; then
+		lower=
+		bookworm_root() { root_ready bookworm && lower=$root_dir; }
+		host_step - package "a clean Debian 12 root (debootstrap; cached)" bookworm_root ||
+			continue
+	else
+		lower=$d13_lower
+		[ -n "$lower" ] || continue	# its build step failed above
+	fi
+	if host_step - package "the $label root mounts, with the package" package_root_up "$lower"; then
+		host_step - package "$label: apt install ./$deb builds for each kernel, skips a 7.x one" \
 			package_installs
-		for k in "${kernels[@]}"; do
-			package_needed "$k" || continue
+		for k in "${pkg_kernels[@]}"; do
 			host_step "$k" package "the package's DKMS built and installed the module" \
 				package_built "$k"
 		done
-		host_step - package "apt remove takes the module, sources and DKMS state away" \
+		host_step - package "$label: apt remove takes the module, sources and DKMS state away" \
 			package_removed
-		host_step - package "after the purge the root's files are exactly as before" \
+		host_step - package "$label: after the purge the root's files are exactly as before" \
 			package_purged
-		host_step - package "the root's overlay unmounts" unmount_root
+		[ $suite = trixie ] &&
+			host_step - package "$label: with the package installed, trixie-backports' 7.x kernel installs; DKMS skips it" \
+				backports_kernel_installs
 	fi
-	trap - EXIT INT TERM
-fi
+	host_step - package "the $label root unmounts" unmount_root "$pkg"
+done
 
 # lane_plan KERNEL-RELEASE TOPOLOGY FILTER-KERNEL LINE...: sets plan to the
 # lines (of tests/suites) that run in the lane and pass the filters, with
@@ -589,34 +789,53 @@ lane_plan() {
 	done
 }
 
-echo "== guests: every kernel and topology"
-mapfile -t suite_lines < <(grep -v '^#' tests/suites | grep -v '^[[:space:]]*$' | tr -s ' \t' ' ')
-for k in "${kernels[@]}"; do
-	for t in "${topologies[@]}"; do
-		lane_plan "$k" "$t" "$k" "${suite_lines[@]}"
-		[ ${#plan[@]} -gt 0 ] || continue
-		lane=$out/lanes/$k-$t
-		# shellcheck disable=SC2012
-		dkms_ko=$(ls "$out/package/modules/$k"/iommu_replace.ko* 2> /dev/null | head -n 1)
-		tests/qemu/run-lane --kernel "$k" --topology "$t" --out "$lane" \
-			--module test="build/$k/test/iommu_replace.ko" \
-			--module prod="build/$k/prod/iommu_replace.ko" \
-			--module emu="build/$k/emu-module/iorp_emu.ko" \
-			${dkms_ko:+--module dkms="$dkms_ko"} \
-			--env IORP_VERSION="$version" --env IORP_COMPAT="$(compat_of "$k")" \
-			--env IORP_VFIO_BACKEND="$(vfio_backend_of "$k")" \
-			-- "${plan[@]}" > "$lane.log" 2>&1 ||
-			echo "not ok - lane: runner failed (see $lane.log)" >> "$lane/lane.tap"
-		lane_results "$k" "$t" "$lane/lane.tap"
+# --- guests ---------------------------------------------------------------------
+# Each guest is one QEMU process on one host thread (TCG, thread=single), so
+# LANES (default 2, the machine's cores) of them run at a time; the debug
+# kernel builds meanwhile, niced, and its lanes join the queue when it is
+# ready. A lane's results are recorded once every lane has finished, in the
+# order the lanes started.
+lanes_parallel=${LANES:-2}
+lane_pids=() lane_rows=()
+# start_lane KERNEL TOPOLOGY DIR RUN-LANE-ARGS...: start a lane when a slot
+# is free; it writes DIR/lane.tap, and DIR.log
+start_lane() {
+	local label=$1 topo=$2 lane=$3 p running
+	shift 3
+	while :; do
+		running=0
+		for p in "${lane_pids[@]}"; do
+			kill -0 "$p" 2> /dev/null && running=$(( running + 1 ))
+		done
+		[ $running -lt "$lanes_parallel" ] && break
+		wait -n "${lane_pids[@]}" 2> /dev/null || sleep 1
 	done
-done
+	echo "  start $label $topo"
+	{ tests/qemu/run-lane --topology "$topo" --out "$lane" "$@" > "$lane.log" 2>&1 ||
+		echo "not ok - lane: runner failed (see $lane.log)" >> "$lane/lane.tap"; } &
+	lane_pids+=($!)
+	lane_rows+=("$label $topo $lane/lane.tap")
+}
+finish_lanes() {
+	local p row
+	for p in "${lane_pids[@]}"; do
+		wait "$p"
+	done
+	for row in "${lane_rows[@]}"; do
+		# shellcheck disable=SC2086
+		lane_results $row
+	done
+	lane_pids=() lane_rows=()
+}
 
-# --- the reliability lane: the debug kernel -----------------------------------
+mapfile -t suite_lines < <(grep -v '^#' tests/suites | grep -v '^[[:space:]]*$' | tr -s ' \t' ' ')
+
+# The reliability lane: a 6.1 kernel of our own (tests/debug-kernel), test
+# flavour only (no dkms, no prod), and the fuzzer.
 debug=6.1-debug
 debug_topologies=(none vtd amd)
 fuzz_seconds=${FUZZ_SECONDS:-60}
 debug_plan=()
-# only the test flavour is built for the debug kernel: no dkms, no prod
 for line in "${suite_lines[@]}"; do
 	read -r _ module _ <<< "$line"
 	[ "${module%%,*}" = test ] && debug_plan+=("$line")
@@ -629,18 +848,51 @@ for t in "${debug_topologies[@]}"; do
 		selected "$debug" "$t" "${name%%@*}" && need_debug=1
 	done
 done
+dk_pid=
 if [ $need_debug = 1 ] || selected "$debug" host build; then
-	echo "== reliability lane: debug kernel (lockdep, KASAN, kmemleak, fault injection)"
 	# first build on a machine: about 9 minutes on two cores
-	dk=$(tests/debug-kernel/build.sh 2> "$out/logs/debug-kernel.log") || dk=
-	if [ -n "$dk" ]; then
+	nice -n 19 tests/debug-kernel/build.sh > "$out/debug-kernel.dir" \
+		2> "$out/logs/debug-kernel.log" &
+	dk_pid=$!
+fi
+
+echo "== guests: every kernel and topology, $lanes_parallel at a time"
+# Debian 13's kernel boots from its root (when the root was built; if not,
+# that failure is recorded above)
+lane_kernels=("${kernels[@]}")
+[ $need_d13 = 1 ] && [ -n "$d13_lower" ] && lane_kernels+=("$d13")
+for k in "${lane_kernels[@]}"; do
+	in_list "$k" "$filter_kernel" prefix || continue
+	root=
+	[ "$k" = "$d13" ] && root=$d13_lower
+	for t in "${topologies[@]}"; do
+		lane_plan "$k" "$t" "$k" "${suite_lines[@]}"
+		[ ${#plan[@]} -gt 0 ] || continue
+		# shellcheck disable=SC2012
+		dkms_ko=$(ls "$out/package/modules/$k"/iommu_replace.ko* 2> /dev/null | head -n 1)
+		start_lane "$k" "$t" "$out/lanes/$k-$t" --kernel "$k" ${root:+--root "$root"} \
+			--module test="build/$k/test/iommu_replace.ko" \
+			--module prod="build/$k/prod/iommu_replace.ko" \
+			--module emu="build/$k/emu-module/iorp_emu.ko" \
+			${dkms_ko:+--module dkms="$dkms_ko"} \
+			--env IORP_VERSION="$version" --env IORP_COMPAT="$(compat_of "$k")" \
+			--env IORP_VFIO_BACKEND="$(vfio_backend_of "$k")" \
+			-- "${plan[@]}"
+	done
+done
+
+dk=
+if [ -n "$dk_pid" ]; then
+	echo "== reliability lane: debug kernel (lockdep, KASAN, kmemleak, fault injection)"
+	if wait "$dk_pid"; then
+		dk=$(cat "$out/debug-kernel.dir")
 		record "$debug" host build pass "debug kernel builds ($(cat "$dk/release"))"
 	else
 		record "$debug" host build fail "debug kernel builds"
 		tail -n 20 "$out/logs/debug-kernel.log"
 	fi
 fi
-if [ -n "${dk:-}" ]; then
+if [ -n "$dk" ]; then
 	dk_release=$(cat "$dk/release")
 	need_step "$debug" build "test module builds against the debug kernel" \
 		make module KVER="$dk_release" KDIR="$dk/build" TEST=1 WERROR=1
@@ -653,9 +905,8 @@ if [ -n "${dk:-}" ]; then
 	for t in "${debug_topologies[@]}"; do
 		lane_plan "$dk_release" "$t" "$debug" "${debug_plan[@]}"
 		[ ${#plan[@]} -gt 0 ] || continue
-		lane=$out/lanes/$debug-$t
-		tests/qemu/run-lane --kernel "$dk_release" --vmlinuz "$dk/bzImage" \
-			--kdir "$dk/build" --topology "$t" --out "$lane" \
+		start_lane "$debug" "$t" "$out/lanes/$debug-$t" --kernel "$dk_release" \
+			--vmlinuz "$dk/bzImage" --kdir "$dk/build" \
 			--timeout $(( 3600 + fuzz_seconds )) --memory 3072 \
 			--module test="build/$dk_release/test/iommu_replace.ko" \
 			--module emu="build/$dk_release/emu-module/iorp_emu.ko" \
@@ -664,11 +915,11 @@ if [ -n "${dk:-}" ]; then
 			--env IORP_FUZZ_SECONDS="$fuzz_seconds" \
 			${FUZZ_SEED:+--env IORP_FUZZ_SEED="$FUZZ_SEED"} \
 			--env IORP_PROGRAM_TIMEOUT=$(( 600 + fuzz_seconds )) \
-			-- "${plan[@]}" > "$lane.log" 2>&1 ||
-			echo "not ok - lane: runner failed (see $lane.log)" >> "$lane/lane.tap"
-		lane_results "$debug" "$t" "$lane/lane.tap"
+			-- "${plan[@]}"
 	done
 fi
+echo "== guests: results"
+finish_lanes
 
 if selected "$newest" selftest runner; then
 	echo "== runner self-test: failures must be reported as failures"
