@@ -26,8 +26,10 @@
 # the exit status is non-zero when anything failed.
 #
 # Filters (comma-separated; a kernel matches by release prefix, so "6.1"
-# selects 6.1.x and 6.1-debug, not 6.12.x): KERNEL=6.12 TOPOLOGY=vtd
-# SUITE=basic; KERNEL=6.1-debug selects the reliability lane alone.
+# selects 6.1.x and 6.1-debug, not 6.12.x, and "6.12" both Debian 12's and
+# Debian 13's 6.12): KERNEL=6.12 TOPOLOGY=vtd SUITE=basic;
+# KERNEL=6.12.117+deb12 selects Debian 12's 6.12 alone, KERNEL=6.1-debug
+# the reliability lane alone. LANES (default: the cores) guests at a time.
 # With any filter set only the matching rows run, which is how a single
 # lane is iterated on in about a minute.
 set -uo pipefail
@@ -40,8 +42,9 @@ filter_kernel=${KERNEL:-} filter_topology=${TOPOLOGY:-} filter_suite=${SUITE:-}
 topologies=(none vtd amd)
 
 tests/install-deps.sh || exit 1
-# every make below (module builds, DKMS, kbuild) uses the machine's cores
-export MAKEFLAGS="-j$(nproc)${MAKEFLAGS:+ $MAKEFLAGS}"
+# every make below (module builds, DKMS, kbuild) uses the machine's cores;
+# an outer make's flags are dropped (its jobserver does not reach here)
+export MAKEFLAGS="-j$(nproc)"
 # a run killed in the package steps may have left its overlay (and the
 # proc inside it) mounted: unmount before removing anything
 findmnt -rn -o TARGET | awk -v p="$out/" 'index($0, p) == 1' | sort -r |
@@ -66,6 +69,8 @@ version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
 # kernel, which is outside dkms.conf's range and must install with the
 # package present.
 d13=${IORP_DEBIAN13_KERNEL:-6.12.117+deb13-amd64}
+[[ $d13 =~ ^[0-9][A-Za-z0-9.+_-]*$ ]] ||
+	{ echo "check.sh: IORP_DEBIAN13_KERNEL=$d13 is not a kernel release" >&2; exit 1; }
 d13_later=(sparse linux-image-amd64/trixie-backports linux-headers-amd64/trixie-backports)
 d13_lower=
 
@@ -97,8 +102,19 @@ unmount_root() {
 	root_mounts=("${keep[@]}")
 	return $rc
 }
+# Background work (root builds, the debug kernel, lanes) runs in sessions
+# of its own (setsid), so that on INT or TERM each whole group, QEMU
+# included, is stopped before the mounts are undone.
+bg_groups=()
+stop_background() {
+	local g
+	for g in "${bg_groups[@]}"; do
+		kill -TERM -- "-$g" 2> /dev/null
+	done
+	wait
+}
 trap 'unmount_root' EXIT
-trap 'unmount_root; exit 130' INT TERM
+trap 'stop_background; unmount_root; exit 130' INT TERM
 # in_root NAME COMMAND...: run COMMAND in the mounted root NAME
 in_root() {
 	local dir=$out/roots/$1/merged
@@ -124,13 +140,20 @@ selected() {
 		in_list "$2" "$filter_topology" && in_list "$3" "$filter_suite"
 }
 
-# Debian 13's kernel takes part when the filters let any of its rows run
+mapfile -t suite_lines < <(grep -v '^#' tests/suites | grep -v '^[[:space:]]*$' | tr -s ' \t' ' ')
+
+# Debian 13's kernel takes part when the filters let any of its rows run:
+# a host row of its own, or a suite of its lanes
 need_d13=0
-if in_list "$d13" "$filter_kernel" prefix; then
-	for t in host "${topologies[@]}"; do
-		in_list "$t" "$filter_topology" && need_d13=1
+for s in build sparse probes install kbuild package; do
+	selected "$d13" host "$s" && need_d13=1
+done
+for t in "${topologies[@]}"; do
+	for line in "${suite_lines[@]}"; do
+		name=${line%% *}
+		selected "$d13" "$t" "${name%%@*}" && need_d13=1
 	done
-fi
+done
 
 # record KERNEL TOPOLOGY SUITE pass|fail|skip NAME
 record() {
@@ -270,27 +293,25 @@ pkg_kernels_trixie=()
 [ $need_d13 = 1 ] && package_needed "$d13" && pkg_kernels_trixie+=("$d13")
 
 # The clean Debian roots (tests/debian-root) take minutes the first time on
-# a machine, mostly downloading: they are built in the background, one
-# after the other, while the host steps run; root_ready waits for one.
-root_job=
-if [ $need_d13 = 1 ] || [ ${#pkg_kernels_bookworm[@]} -gt 0 ]; then
-	{
-		if [ $need_d13 = 1 ]; then
-			tests/debian-root/build.sh trixie "$d13" --later "${d13_later[@]}" \
-				> "$out/root-trixie.dir" 2> "$out/logs/root-trixie.log"
-		fi
-		if [ ${#pkg_kernels_bookworm[@]} -gt 0 ]; then
-			tests/debian-root/build.sh bookworm "${kernels[@]}" \
-				> "$out/root-bookworm.dir" 2> "$out/logs/root-bookworm.log"
-		fi
-	} &
-	root_job=$!
-fi
-# root_ready SUITE: the root of SUITE is built; sets root_dir
-root_ready() {
-	[ -n "$root_job" ] && wait "$root_job"
-	cat "$out/logs/root-$1.log" 2> /dev/null
-	root_dir=$(cat "$out/root-$1.dir" 2> /dev/null) && [ -n "$root_dir" ]
+# a machine, mostly downloading: they are built in the background while
+# the host steps run (build.sh builds one at a time); root_ready waits for
+# one, and holds a shared lock on it for the rest of the run, so that no
+# other run's build.sh prunes it meanwhile.
+declare -A root_jobs=()
+root_build() {	# SUITE ARGS...
+	setsid tests/debian-root/build.sh "$@" > "$out/root-$1.dir" \
+		2> "$out/logs/root-$1.log" &
+	root_jobs[$1]=$!
+	bg_groups+=($!)
+}
+[ $need_d13 = 1 ] && root_build trixie "$d13" --later "${d13_later[@]}"
+[ ${#pkg_kernels_bookworm[@]} -gt 0 ] && root_build bookworm "${kernels[@]}"
+root_ready() {	# SUITE: sets root_dir
+	local fd
+	wait "${root_jobs[$1]}"
+	cat "$out/logs/root-$1.log"
+	root_dir=$(cat "$out/root-$1.dir") && [ -n "$root_dir" ] &&
+	exec {fd}> "$root_dir.lock" && flock -s "$fd"
 }
 
 echo "== host: builds, lint, uAPI, probes, install, DKMS"
@@ -608,9 +629,10 @@ if [ $need_d13 = 1 ]; then
 			d13_copy_back
 		if selected "$d13" host probes; then
 			host_step "$d13" probes "probes find the known API of $d13" \
-				test "$(compat_of "$d13")" = "$(known_api "$d13")"
+				test "$(compat_of "$d13")" = "$(known_api "$d13" || echo "(none known)")"
 			host_step "$d13" probes "VFIO backend layout verified from vfio.ko's BTF" \
-				test "$(vfio_backend_of "$d13")" = "$(known_vfio_backend "$d13")"
+				test "$(vfio_backend_of "$d13")" = \
+				"$(known_vfio_backend "$d13" || echo "(none known)")"
 		fi
 		if selected "$d13" host install; then
 			host_step "$d13" install "make install DESTDIR=... installs into updates/" \
@@ -622,9 +644,19 @@ if [ $need_d13 = 1 ]; then
 		if selected "$d13" host kbuild; then
 			kbuild_copy "$d13_merged/src/kbuild"
 			host_step "$d13" kbuild "make -C /lib/modules/$d13/build M=\$PWD builds the module" \
-				in_root d13-build make -C "/lib/modules/$d13/build" M=/src/kbuild modules
+				in_root d13-build env -u HOME \
+				make -C "/lib/modules/$d13/build" M=/src/kbuild modules
 			host_step "$d13" kbuild "the standard build's module is for $d13" \
 				vermagic_is "$d13_merged/src/kbuild/iommu_replace.ko" "$d13"
+			# trixie's make 4.4 exports variables to $(shell): clean too
+			d13_kbuild_clean() {
+				rm -rf "$d13_merged/src/kbuild/build" &&
+				in_root d13-build make -C "/lib/modules/$d13/build" M=/src/kbuild clean &&
+				[ ! -e "$d13_merged/src/kbuild/build" ] &&
+				[ ! -e "$d13_merged/src/kbuild/iommu_replace.ko" ]
+			}
+			host_step "$d13" kbuild "make -C /lib/modules/$d13/build M=\$PWD clean runs no probes" \
+				d13_kbuild_clean
 		fi
 	fi
 	need_step "$d13" build "the Debian 13 build root unmounts" unmount_root d13-build
@@ -671,10 +703,10 @@ package_installs() {
 	in_root "$pkg" apt-get install -y -q "/tmp/$deb" > "$log" 2>&1
 	rc=$?
 	cat "$log"
-	# dkms's own postinst builds for the newest kernel; with more than one
-	# under test, the package's postinst builds for the others
+	# dkms's own postinst builds for the newest kernel; where the root has
+	# more than one, the package's postinst builds for the others
 	[ $rc = 0 ] &&
-	{ [ ${#pkg_kernels[@]} -lt 2 ] ||
+	{ [ "$(ls "$merged"/boot/vmlinuz-* | wc -l)" -lt 2 ] ||
 		grep -q "^iommu-replace: built and installed for kernel " "$log"; } &&
 	grep -q "^iommu-replace: kernel $outside skipped: outside" "$log"
 }
@@ -720,7 +752,7 @@ backports_kernel_installs() {
 	[ -d "$merged/lib/modules/$release/build" ] &&
 	[[ $status != *"$release"* ]] &&
 	! ls "$merged/lib/modules/$release"/updates/dkms/iommu_replace.ko* 2> /dev/null &&
-	grep -q "BUILD_EXCLUSIVE" "$log"
+	grep -qF "Autoinstall on $release was skipped for module(s) iommu-replace" "$log"
 }
 if [ ${#pkg_kernels_bookworm[@]} -gt 0 ] || [ ${#pkg_kernels_trixie[@]} -gt 0 ]; then
 	echo "== the Debian package in clean Debian 12 and 13 roots"
@@ -795,40 +827,45 @@ lane_plan() {
 # kernel builds meanwhile, niced, and its lanes join the queue when it is
 # ready. A lane's results are recorded once every lane has finished, in the
 # order the lanes started.
-lanes_parallel=${LANES:-2}
-lane_pids=() lane_rows=()
+lanes_parallel=${LANES:-$(nproc)}
+[[ $lanes_parallel =~ ^[1-9][0-9]*$ ]] ||
+	{ echo "check.sh: LANES=$lanes_parallel is not a number of lanes" >&2; exit 1; }
+lane_pids=() lane_labels=() lane_topos=() lane_dirs=()
+declare -A lane_running=()
 # start_lane KERNEL TOPOLOGY DIR RUN-LANE-ARGS...: start a lane when a slot
 # is free; it writes DIR/lane.tap, and DIR.log
 start_lane() {
-	local label=$1 topo=$2 lane=$3 p running
-	shift 3
-	while :; do
-		running=0
-		for p in "${lane_pids[@]}"; do
-			kill -0 "$p" 2> /dev/null && running=$(( running + 1 ))
-		done
-		[ $running -lt "$lanes_parallel" ] && break
-		wait -n "${lane_pids[@]}" 2> /dev/null || sleep 1
+	local done_pid
+	while [ ${#lane_running[@]} -ge "$lanes_parallel" ]; do
+		done_pid=
+		wait -n -p done_pid "${!lane_running[@]}"
+		if [ -n "$done_pid" ]; then
+			unset "lane_running[$done_pid]"
+		else
+			lane_running=()	# none left to wait for
+		fi
 	done
-	echo "  start $label $topo"
-	{ tests/qemu/run-lane --topology "$topo" --out "$lane" "$@" > "$lane.log" 2>&1 ||
-		echo "not ok - lane: runner failed (see $lane.log)" >> "$lane/lane.tap"; } &
-	lane_pids+=($!)
-	lane_rows+=("$label $topo $lane/lane.tap")
+	echo "  start $1 $2"
+	mkdir -p "$3"
+	setsid tests/qemu/run-lane --topology "$2" --out "$3" "${@:4}" > "$3.log" 2>&1 &
+	lane_running[$!]=1
+	bg_groups+=($!)
+	lane_pids+=($!) lane_labels+=("$1") lane_topos+=("$2") lane_dirs+=("$3")
 }
+# finish_lanes: wait for every lane, then record each one's results in the
+# order they started; a runner that failed, or left no results, fails
 finish_lanes() {
-	local p row
-	for p in "${lane_pids[@]}"; do
-		wait "$p"
+	local i tap
+	for i in "${!lane_pids[@]}"; do
+		tap=${lane_dirs[i]}/lane.tap
+		if ! wait "${lane_pids[i]}" || [ ! -s "$tap" ]; then
+			mkdir -p "${lane_dirs[i]}"
+			echo "not ok - lane: runner failed (see ${lane_dirs[i]}.log)" >> "$tap"
+		fi
+		lane_results "${lane_labels[i]}" "${lane_topos[i]}" "$tap"
 	done
-	for row in "${lane_rows[@]}"; do
-		# shellcheck disable=SC2086
-		lane_results $row
-	done
-	lane_pids=() lane_rows=()
+	lane_pids=() lane_labels=() lane_topos=() lane_dirs=() lane_running=()
 }
-
-mapfile -t suite_lines < <(grep -v '^#' tests/suites | grep -v '^[[:space:]]*$' | tr -s ' \t' ' ')
 
 # The reliability lane: a 6.1 kernel of our own (tests/debug-kernel), test
 # flavour only (no dkms, no prod), and the fuzzer.
@@ -851,9 +888,10 @@ done
 dk_pid=
 if [ $need_debug = 1 ] || selected "$debug" host build; then
 	# first build on a machine: about 9 minutes on two cores
-	nice -n 19 tests/debug-kernel/build.sh > "$out/debug-kernel.dir" \
+	setsid nice -n 19 tests/debug-kernel/build.sh > "$out/debug-kernel.dir" \
 		2> "$out/logs/debug-kernel.log" &
 	dk_pid=$!
+	bg_groups+=($!)
 fi
 
 echo "== guests: every kernel and topology, $lanes_parallel at a time"

@@ -17,7 +17,9 @@
 # /var/cache/iommu-replace)/roots/<suite>-<key>/, keyed by the suite, the
 # kernels, the later packages and this script; tests use it as the lower
 # layer of an overlay, so it stays clean. Building a new one removes the
-# suite's older roots; one build runs at a time (a lock in the cache).
+# suite's older roots that no run is using (a user holds a shared flock on
+# <root>.lock, as make check does); one build runs at a time (a lock in the
+# cache).
 # Its apt sources are SUITE, SUITE-updates and SUITE-backports (from
 # $IORP_DEBIAN_MIRROR, default http://deb.debian.org/debian) and
 # SUITE-security (from $IORP_DEBIAN_SECURITY, default
@@ -41,10 +43,14 @@ key=$( { echo "$suite $mirror $security ${kernels[*]} -- ${later[*]}"; cat "$0";
 	sha256sum | cut -c1-12)
 root=$cache/$suite-$key
 
+if [ -f "$root.done" ]; then
+	echo "$root"
+	exit 0
+fi
 mkdir -p "$cache"
 exec 9> "$cache/.lock"
 flock 9
-if [ -f "$root.done" ]; then
+if [ -f "$root.done" ]; then	# built while this waited
 	echo "$root"
 	exit 0
 fi
@@ -53,13 +59,20 @@ command -v debootstrap > /dev/null ||
 
 log=$(mktemp /tmp/iorp-root-"$suite".XXXXXX.log)
 echo "Debian root: building $suite in $root (log: $log)" >&2
-# older roots of this suite, named as this script names them (an
-# interrupted build may have left proc mounted in one)
+# older roots of this suite, named as this script names them, unless a
+# run is using one (an interrupted build may have left proc mounted in one)
 for old in "$cache/$suite"-*; do
 	[[ ${old#"$cache/$suite"-} =~ ^[0-9a-f]{12}$ ]] || continue
+	exec 8> "$old.lock"
+	if ! flock -xn 8; then
+		echo "Debian root: $old is in use; left" >&2
+		continue
+	fi
 	mountpoint -q "$old/proc" && umount "$old/proc"
 	rm -rf --one-file-system "$old" "$old.done"
+	rm -f "$old.lock"
 done
+exec 8>&-
 packages=(dkms libc6-dev zstd xz-utils)
 for k in "${kernels[@]}"; do
 	packages+=("linux-image-$k" "linux-headers-$k")
