@@ -314,6 +314,35 @@ root_ready() {	# SUITE: sets root_dir
 	exec {fd}> "$root_dir.lock" && flock -s "$fd"
 }
 
+# The reliability lane: a 6.1 kernel of our own (tests/debug-kernel), test
+# flavour only (no dkms, no prod), and the fuzzer.
+debug=6.1-debug
+debug_topologies=(none vtd amd)
+fuzz_seconds=${FUZZ_SECONDS:-60}
+debug_plan=()
+for line in "${suite_lines[@]}"; do
+	read -r _ module _ <<< "$line"
+	[ "${module%%,*}" = test ] && debug_plan+=("$line")
+done
+debug_plan+=("fuzz test fuzz")
+need_debug=0
+for t in "${debug_topologies[@]}"; do
+	for line in "${debug_plan[@]}"; do
+		name=${line%% *}
+		selected "$debug" "$t" "${name%%@*}" && need_debug=1
+	done
+done
+# It builds (the first time on a machine: about 9 minutes on two cores)
+# in the background, niced, from the start: it takes what the host steps
+# and the first lanes leave of the cores.
+dk_pid=
+if [ $need_debug = 1 ] || selected "$debug" host build; then
+	setsid nice -n 19 tests/debug-kernel/build.sh > "$out/debug-kernel.dir" \
+		2> "$out/logs/debug-kernel.log" &
+	dk_pid=$!
+	bg_groups+=($!)
+fi
+
 echo "== host: builds, lint, uAPI, probes, install, DKMS"
 need_step - programs "guest test programs build" make tests
 
@@ -832,9 +861,8 @@ lanes_parallel=${LANES:-$(nproc)}
 	{ echo "check.sh: LANES=$lanes_parallel is not a number of lanes" >&2; exit 1; }
 lane_pids=() lane_labels=() lane_topos=() lane_dirs=()
 declare -A lane_running=()
-# start_lane KERNEL TOPOLOGY DIR RUN-LANE-ARGS...: start a lane when a slot
-# is free; it writes DIR/lane.tap, and DIR.log
-start_lane() {
+# guest_slot: wait until fewer than LANES guests run
+guest_slot() {
 	local done_pid
 	while [ ${#lane_running[@]} -ge "$lanes_parallel" ]; do
 		done_pid=
@@ -845,12 +873,23 @@ start_lane() {
 			lane_running=()	# none left to wait for
 		fi
 	done
+}
+# start_guest DIR RUN-LANE-ARGS...: start run-lane --out DIR in a session of
+# its own when a slot is free (its output in DIR.log); sets guest_pid
+start_guest() {
+	guest_slot
+	mkdir -p "$1"
+	setsid tests/qemu/run-lane --out "$1" "${@:2}" > "$1.log" 2>&1 &
+	guest_pid=$!
+	lane_running[$guest_pid]=1
+	bg_groups+=("$guest_pid")
+}
+# start_lane KERNEL TOPOLOGY DIR RUN-LANE-ARGS...: start a lane when a slot
+# is free; it writes DIR/lane.tap, and DIR.log
+start_lane() {
 	echo "  start $1 $2"
-	mkdir -p "$3"
-	setsid tests/qemu/run-lane --topology "$2" --out "$3" "${@:4}" > "$3.log" 2>&1 &
-	lane_running[$!]=1
-	bg_groups+=($!)
-	lane_pids+=($!) lane_labels+=("$1") lane_topos+=("$2") lane_dirs+=("$3")
+	start_guest "$3" --topology "$2" "${@:4}"
+	lane_pids+=("$guest_pid") lane_labels+=("$1") lane_topos+=("$2") lane_dirs+=("$3")
 }
 # finish_lanes: wait for every lane, then record each one's results in the
 # order they started; a runner that failed, or left no results, fails
@@ -866,33 +905,6 @@ finish_lanes() {
 	done
 	lane_pids=() lane_labels=() lane_topos=() lane_dirs=() lane_running=()
 }
-
-# The reliability lane: a 6.1 kernel of our own (tests/debug-kernel), test
-# flavour only (no dkms, no prod), and the fuzzer.
-debug=6.1-debug
-debug_topologies=(none vtd amd)
-fuzz_seconds=${FUZZ_SECONDS:-60}
-debug_plan=()
-for line in "${suite_lines[@]}"; do
-	read -r _ module _ <<< "$line"
-	[ "${module%%,*}" = test ] && debug_plan+=("$line")
-done
-debug_plan+=("fuzz test fuzz")
-need_debug=0
-for t in "${debug_topologies[@]}"; do
-	for line in "${debug_plan[@]}"; do
-		name=${line%% *}
-		selected "$debug" "$t" "${name%%@*}" && need_debug=1
-	done
-done
-dk_pid=
-if [ $need_debug = 1 ] || selected "$debug" host build; then
-	# first build on a machine: about 9 minutes on two cores
-	setsid nice -n 19 tests/debug-kernel/build.sh > "$out/debug-kernel.dir" \
-		2> "$out/logs/debug-kernel.log" &
-	dk_pid=$!
-	bg_groups+=($!)
-fi
 
 echo "== guests: every kernel and topology, $lanes_parallel at a time"
 # Debian 13's kernel boots from its root (when the root was built; if not,
@@ -956,25 +968,41 @@ if [ -n "$dk" ]; then
 			-- "${plan[@]}"
 	done
 fi
+if selected "$newest" selftest runner; then
+	echo "== runner self-test: failures must be reported as failures"
+	k=$newest
+	# Its lanes go through the queue after the others (declared below by
+	# name: expected line, suite, run-lane options); the verdicts come after.
+	declare -A selftest_pid=() selftest_expect=()
+	selftest_start() {	# NAME EXPECTED-LINE SUITE [run-lane options]
+		selftest_expect[$1]=$2
+		start_guest "$out/selftest/$1" --kernel "$k" --topology none "${@:4}" -- "$3"
+		selftest_pid[$1]=$guest_pid
+	}
+	# selftest_lane NAME: the lane ran and holds its expected "not ok" line
+	selftest_lane() {
+		wait "${selftest_pid[$1]}" || return 1
+		grep -q "${selftest_expect[$1]}" "$out/selftest/$1/lane.tap"
+	}
+	mkdir -p "$out/selftest"
+	warn_dir=$top/build/$k/warn-module
+	mkdir -p "$warn_dir" && cp tests/warn-module/* "$warn_dir/"
+	host_step "$k" runner "warn_on_load.ko builds" \
+		make -C "/lib/modules/$k/build" M="$warn_dir" modules
+	selftest_start failing-test '^not ok 2 global.fails_on_purpose' "mustfail none must_fail"
+	selftest_start panic '^not ok - lane: guest completed' "crash none crash"
+	selftest_start early-death '^not ok - lane: booted to /init (every boot died' \
+		"basic none basic" --append "rdinit=/nonexistent"
+	selftest_start hang '^not ok - lane: guest completed' "hang none hang" --timeout 40
+	selftest_start warning '^not ok - lane: kernel log clean' "warn warn" \
+		--module warn="$warn_dir/warn_on_load.ko"
+fi
 echo "== guests: results"
 finish_lanes
 
 if selected "$newest" selftest runner; then
-	echo "== runner self-test: failures must be reported as failures"
-	k=$newest
-	# selftest_lane NAME EXPECTED-LINE SUITE [run-lane options]: the lane must
-	# contain the expected "not ok" line
-	selftest_lane() {
-		local name=$1 expect=$2 suite=$3 lane=$out/selftest/$1
-		shift 3
-		tests/qemu/run-lane --kernel "$k" --topology none --out "$lane" "$@" \
-			-- "$suite" > "$lane.log" 2>&1 || return 1
-		grep -q "$expect" "$lane/lane.tap"
-	}
-	mkdir -p "$out/selftest"
 	host_step "$k" runner "a failing guest test is reported as failed" \
-		selftest_lane failing-test '^not ok 2 global.fails_on_purpose' \
-		"mustfail none must_fail"
+		selftest_lane failing-test
 	# the same lane through the totals: a failure there fails make check,
 	# the skip counts as skipped, the runner's own checks apart
 	failing_lane_totals() {
@@ -992,21 +1020,11 @@ if selected "$newest" selftest runner; then
 	}
 	host_step "$k" runner "a failing case fails the totals; its skip counts as skipped" \
 		failing_lane_totals
-	host_step "$k" runner "a guest panic is reported as failed" \
-		selftest_lane panic '^not ok - lane: guest completed' "crash none crash"
+	host_step "$k" runner "a guest panic is reported as failed" selftest_lane panic
 	host_step "$k" runner "a kernel dying before /init is booted 3 times, each reported" \
-		selftest_lane early-death '^not ok - lane: booted to /init (every boot died' "basic none basic" \
-		--append "rdinit=/nonexistent"
-	host_step "$k" runner "a hung guest is reported as failed" \
-		selftest_lane hang '^not ok - lane: guest completed' "hang none hang" \
-		--timeout 40
-	warn_dir=$top/build/$k/warn-module
-	mkdir -p "$warn_dir" && cp tests/warn-module/* "$warn_dir/"
-	host_step "$k" runner "warn_on_load.ko builds" \
-		make -C "/lib/modules/$k/build" M="$warn_dir" modules
-	host_step "$k" runner "a kernel WARNING is reported as failed" \
-		selftest_lane warning '^not ok - lane: kernel log clean' "warn warn" \
-		--module warn="$warn_dir/warn_on_load.ko"
+		selftest_lane early-death
+	host_step "$k" runner "a hung guest is reported as failed" selftest_lane hang
+	host_step "$k" runner "a kernel WARNING is reported as failed" selftest_lane warning
 	# these rows record whether the runner noticed; relabel them
 	sed -i "s/^\($k\thost\trunner\)/$k\tselftest\trunner/" "$results"
 fi
