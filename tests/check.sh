@@ -45,6 +45,10 @@ tests/install-deps.sh || exit 1
 # every make below (module builds, DKMS, kbuild) uses the machine's cores;
 # an outer make's flags are dropped (its jobserver does not reach here)
 export MAKEFLAGS="-j$(nproc)"
+# guests at a time (see the guests' section)
+lanes_parallel=${LANES:-$(nproc)}
+[[ $lanes_parallel =~ ^[1-9][0-9]*$ ]] ||
+	{ echo "check.sh: LANES=$lanes_parallel is not a number of lanes" >&2; exit 1; }
 # a run killed in the package steps may have left its overlay (and the
 # proc inside it) mounted: unmount before removing anything
 findmnt -rn -o TARGET | awk -v p="$out/" 'index($0, p) == 1' | sort -r |
@@ -105,15 +109,17 @@ unmount_root() {
 # Background work (root builds, the debug kernel, lanes) runs in sessions
 # of its own (setsid), so that on INT or TERM each whole group, QEMU
 # included, is stopped before the mounts are undone.
+# A job still running is its group's leader (setsid), so its group is
+# stopped; one that has ended is not touched.
 bg_groups=()
 stop_background() {
 	local g
-	for g in "${bg_groups[@]}"; do
+	for g in $(jobs -pr); do
 		kill -TERM -- "-$g" 2> /dev/null
 	done
 	wait
 }
-trap 'unmount_root' EXIT
+trap 'stop_background; unmount_root' EXIT
 trap 'stop_background; unmount_root; exit 130' INT TERM
 # in_root NAME COMMAND...: run COMMAND in the mounted root NAME
 in_root() {
@@ -852,13 +858,10 @@ lane_plan() {
 
 # --- guests ---------------------------------------------------------------------
 # Each guest is one QEMU process on one host thread (TCG, thread=single), so
-# LANES (default 2, the machine's cores) of them run at a time; the debug
-# kernel builds meanwhile, niced, and its lanes join the queue when it is
-# ready. A lane's results are recorded once every lane has finished, in the
-# order the lanes started.
-lanes_parallel=${LANES:-$(nproc)}
-[[ $lanes_parallel =~ ^[1-9][0-9]*$ ]] ||
-	{ echo "check.sh: LANES=$lanes_parallel is not a number of lanes" >&2; exit 1; }
+# LANES (default: the machine's cores) of them run at a time; the debug
+# kernel's lanes join the queue when it is built (it builds from the start,
+# niced), and the runner's self-test lanes after them. A lane's results are
+# recorded once every lane has finished, in the order the lanes started.
 lane_pids=() lane_labels=() lane_topos=() lane_dirs=()
 declare -A lane_running=()
 # guest_slot: wait until fewer than LANES guests run
@@ -973,16 +976,20 @@ if selected "$newest" selftest runner; then
 	k=$newest
 	# Its lanes go through the queue after the others (declared below by
 	# name: expected line, suite, run-lane options); the verdicts come after.
-	declare -A selftest_pid=() selftest_expect=()
+	declare -A selftest_pid=() selftest_expect=() selftest_also=()
 	selftest_start() {	# NAME EXPECTED-LINE SUITE [run-lane options]
+		echo "  start selftest $1"
 		selftest_expect[$1]=$2
 		start_guest "$out/selftest/$1" --kernel "$k" --topology none "${@:4}" -- "$3"
 		selftest_pid[$1]=$guest_pid
 	}
 	# selftest_lane NAME: the lane ran and holds its expected "not ok" line
+	# (and what selftest_also[NAME], "FILE:REGEX", asks of one of its files)
 	selftest_lane() {
+		local dir=$out/selftest/$1 also=${selftest_also[$1]:-}
 		wait "${selftest_pid[$1]}" || return 1
-		grep -q "${selftest_expect[$1]}" "$out/selftest/$1/lane.tap"
+		grep -q "${selftest_expect[$1]}" "$dir/lane.tap" &&
+		{ [ -z "$also" ] || grep -aq "${also#*:}" "$dir/${also%%:*}"; }
 	}
 	mkdir -p "$out/selftest"
 	warn_dir=$top/build/$k/warn-module
@@ -990,10 +997,16 @@ if selected "$newest" selftest runner; then
 	host_step "$k" runner "warn_on_load.ko builds" \
 		make -C "/lib/modules/$k/build" M="$warn_dir" modules
 	selftest_start failing-test '^not ok 2 global.fails_on_purpose' "mustfail none must_fail"
+	# the guest must really have panicked, and the hung one have been
+	# started on its hang and stopped by the timeout (exit 124, or 137
+	# after the kill), not merely have failed to boot in time
+	selftest_also[panic]='console.log:Kernel panic - not syncing: sysrq triggered crash'
 	selftest_start panic '^not ok - lane: guest completed' "crash none crash"
 	selftest_start early-death '^not ok - lane: booted to /init (every boot died' \
 		"basic none basic" --append "rdinit=/nonexistent"
-	selftest_start hang '^not ok - lane: guest completed' "hang none hang" --timeout 40
+	selftest_also[hang]='lane.tap:^# suite hang$'
+	selftest_start hang '^not ok - lane: guest completed (qemu exit \(124\|137\) ' \
+		"hang none hang" --timeout 40
 	selftest_start warning '^not ok - lane: kernel log clean' "warn warn" \
 		--module warn="$warn_dir/warn_on_load.ko"
 fi
@@ -1001,6 +1014,7 @@ echo "== guests: results"
 finish_lanes
 
 if selected "$newest" selftest runner; then
+	echo "== runner self-test: verdicts"
 	host_step "$k" runner "a failing guest test is reported as failed" \
 		selftest_lane failing-test
 	# the same lane through the totals: a failure there fails make check,
