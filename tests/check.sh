@@ -148,18 +148,27 @@ selected() {
 
 mapfile -t suite_lines < <(grep -v '^#' tests/suites | grep -v '^[[:space:]]*$' | tr -s ' \t' ' ')
 
+# plan_selected KERNEL LINE...: a suite of these tests/suites lines (tags
+# aside) passes the filters for KERNEL in one of the topologies
+plan_selected() {
+	local k=$1 t line name
+	shift
+	for t in "${topologies[@]}"; do
+		for line in "$@"; do
+			name=${line%% *}
+			selected "$k" "$t" "${name%%@*}" && return 0
+		done
+	done
+	return 1
+}
+
 # Debian 13's kernel takes part when the filters let any of its rows run:
 # a host row of its own, or a suite of its lanes
 need_d13=0
 for s in build sparse probes install kbuild package; do
 	selected "$d13" host "$s" && need_d13=1
 done
-for t in "${topologies[@]}"; do
-	for line in "${suite_lines[@]}"; do
-		name=${line%% *}
-		selected "$d13" "$t" "${name%%@*}" && need_d13=1
-	done
-done
+plan_selected "$d13" "${suite_lines[@]}" && need_d13=1
 
 # record KERNEL TOPOLOGY SUITE pass|fail|skip NAME
 record() {
@@ -323,7 +332,7 @@ root_ready() {	# SUITE: sets root_dir
 # The reliability lane: a 6.1 kernel of our own (tests/debug-kernel), test
 # flavour only (no dkms, no prod), and the fuzzer.
 debug=6.1-debug
-debug_topologies=(none vtd amd)
+debug_topologies=("${topologies[@]}")
 fuzz_seconds=${FUZZ_SECONDS:-60}
 debug_plan=()
 for line in "${suite_lines[@]}"; do
@@ -332,12 +341,7 @@ for line in "${suite_lines[@]}"; do
 done
 debug_plan+=("fuzz test fuzz")
 need_debug=0
-for t in "${debug_topologies[@]}"; do
-	for line in "${debug_plan[@]}"; do
-		name=${line%% *}
-		selected "$debug" "$t" "${name%%@*}" && need_debug=1
-	done
-done
+plan_selected "$debug" "${debug_plan[@]}" && need_debug=1
 # It builds (the first time on a machine: about 9 minutes on two cores)
 # in the background, niced, from the start: it takes what the host steps
 # and the first lanes leave of the cores.
