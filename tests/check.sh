@@ -121,12 +121,13 @@ stop_background() {
 }
 trap 'stop_background; unmount_root' EXIT
 trap 'stop_background; unmount_root; exit 130' INT TERM
-# in_root NAME COMMAND...: run COMMAND in the mounted root NAME
+# in_root NAME COMMAND...: run COMMAND in the mounted root NAME. INITRD=No:
+# kernels installed there get no initramfs (nothing boots them with one).
 in_root() {
 	local dir=$out/roots/$1/merged
 	shift
 	chroot "$dir" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 \
-		PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
+		INITRD=No PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
 }
 
 # in_list VALUE FILTER [prefix]: VALUE matches the comma-separated FILTER
@@ -309,22 +310,40 @@ pkg_kernels_trixie=()
 
 # The clean Debian roots (tests/debian-root) take minutes the first time on
 # a machine, mostly downloading: they are built in the background while
-# the host steps run (build.sh builds one at a time); root_ready waits for
-# one, and holds a shared lock on it for the rest of the run, so that no
-# other run's build.sh prunes it meanwhile.
-declare -A root_jobs=()
-root_build() {	# SUITE ARGS...
-	setsid tests/debian-root/build.sh "$@" > "$out/root-$1.dir" \
-		2> "$out/logs/root-$1.log" &
-	root_jobs[$1]=$!
-	bg_groups+=($!)
+# the host steps run, one after the other in the order the run needs them
+# (Debian 13 first); root_ready waits for one, and holds a shared lock on
+# it for the rest of the run, so that no other run's build.sh prunes it
+# meanwhile.
+root_builds=()	# "SUITE ARGS..." lines, built in this order
+[ $need_d13 = 1 ] && root_builds+=("trixie $d13 --later ${d13_later[*]}")
+[ ${#pkg_kernels_bookworm[@]} -gt 0 ] && root_builds+=("bookworm ${kernels[*]}")
+build_roots() {
+	local line suite
+	for line in "${root_builds[@]}"; do
+		read -r suite _ <<< "$line"
+		# shellcheck disable=SC2086 # the line is words
+		tests/debian-root/build.sh $line > "$out/root-$suite.dir" \
+			2> "$out/logs/root-$suite.log"
+		echo $? > "$out/root-$suite.rc"
+	done
 }
-[ $need_d13 = 1 ] && root_build trixie "$d13" --later "${d13_later[@]}"
-[ ${#pkg_kernels_bookworm[@]} -gt 0 ] && root_build bookworm "${kernels[@]}"
+rm -f "$out"/root-*.rc
+roots_pid=
+if [ ${#root_builds[@]} -gt 0 ]; then
+	setsid bash -c "$(declare -p out root_builds; declare -f build_roots); build_roots" &
+	roots_pid=$!
+	bg_groups+=($!)
+fi
 root_ready() {	# SUITE: sets root_dir
 	local fd
-	wait "${root_jobs[$1]}"
+	while [ ! -f "$out/root-$1.rc" ]; do
+		# the builder gone without a word about this root: failed
+		kill -0 "$roots_pid" 2> /dev/null || [ -f "$out/root-$1.rc" ] ||
+			return 1
+		sleep 1
+	done
 	cat "$out/logs/root-$1.log"
+	[ "$(cat "$out/root-$1.rc")" = 0 ] &&
 	root_dir=$(cat "$out/root-$1.dir") && [ -n "$root_dir" ] &&
 	exec {fd}> "$root_dir.lock" && flock -s "$fd"
 }

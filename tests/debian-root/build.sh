@@ -77,9 +77,12 @@ packages=(dkms libc6-dev zstd xz-utils)
 for k in "${kernels[@]}"; do
 	packages+=("linux-image-$k" "linux-headers-$k")
 done
+# INITRD=No: no initramfs for the kernels (Debian's kernel hook honours
+# it); nothing boots them with one (tests/qemu/run-lane makes its own), and
+# each would cost a minute.
 in_root() {
 	chroot "$root" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 \
-		PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
+		INITRD=No PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
 }
 unmount_proc() {
 	if mountpoint -q "$root/proc"; then umount "$root/proc"; fi
