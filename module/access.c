@@ -217,7 +217,7 @@ static int iorp_pin_piece(struct iorp_area *area, unsigned long offset,
 		pin->node.start = first;
 		pin->node.last = last;
 		pin->users = 1;
-		ret = iorp_pages_hold(pages, &pages->access_pins, &pin->node);
+		ret = iorp_pages_hold_access(pages, &pin->node);
 		if (ret) {
 			kfree(pin);
 			goto out_unlock;
@@ -242,7 +242,7 @@ static int iorp_unpin_piece(struct iorp_area *area, unsigned long offset,
 	pin = iorp_find_pin(pages, offset >> PAGE_SHIFT,
 			    (offset + len - 1) >> PAGE_SHIFT);
 	if (!WARN_ON(!pin) && !--pin->users) {
-		iorp_pages_unhold(pages, &pages->access_pins, &pin->node);
+		iorp_pages_unhold_access(pages, &pin->node);
 		kfree(pin);
 	}
 	area->num_accesses--;

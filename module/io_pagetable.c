@@ -16,7 +16,9 @@
 #include <linux/iommu.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
+#include <linux/scatterlist.h>
 #include <linux/sched/signal.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 
 #include <iommu_replace/access.h>
@@ -87,9 +89,20 @@ static void iorp_area_unmap(struct iorp_area *area, struct iommu_domain *domain)
 }
 
 /*
+ * Pieces of an area mapped per IOMMU call: the call syncs the IOTLB once
+ * for all of them (an IOMMU in caching mode, like a VMM's virtual VT-d,
+ * flushes at every sync).
+ */
+#define IORP_MAP_PIECES		64
+
+/*
  * Map bytes [from, to) of the area (offsets from its first byte) into a
- * domain from its pinned pages, physically contiguous runs at once unless
- * large pages are disabled. All or nothing. A killable map (one the caller
+ * domain from the runs of its hold: each run is a piece of its own (so the
+ * IOMMU can use large pages where the run and the IOVA allow them), and up
+ * to IORP_MAP_PIECES pieces go in one call. With large pages disabled each
+ * page is mapped by a call of its own: one call joins pieces that follow
+ * one another in memory, and would map them with larger IO pages. All or
+ * nothing. A killable map (one the caller
  * asked for, which may be long) stops at a fatal signal (EINTR); one that
  * puts a mapping back must not.
  */
@@ -97,45 +110,92 @@ static int iorp_area_map_range(struct iorp_area *area,
 			       struct iommu_domain *domain, unsigned long from,
 			       unsigned long to, bool killable)
 {
+	struct iorp_domain_hold *hold = &area->hold;
 	struct iorp_pages *pages = area->pages;
 	unsigned long area_begin = area->start_byte + from;
 	unsigned long area_end = area->start_byte + to;
 	unsigned long first = area_begin >> PAGE_SHIFT;
 	unsigned long last = (area_end - 1) >> PAGE_SHIFT;
 	bool large = !area->iopt->disable_large_pages;
-	unsigned long index = first;
+	unsigned long index = first, i;
+	struct scatterlist *sgl, fallback[2];
+	unsigned int room = large ? IORP_MAP_PIECES : 1;
 	int ret = 0;
 
 	lockdep_assert_held(&area->iopt->iova_rwsem);
+	/* putting a mapping back must not fail for want of a page: two do */
+	sgl = room > ARRAY_SIZE(fallback) ?
+	      kmalloc_array(room, sizeof(*sgl), GFP_KERNEL | __GFP_NOWARN) :
+	      NULL;
+	if (!sgl) {
+		sgl = fallback;
+		room = min_t(unsigned int, room, ARRAY_SIZE(fallback));
+	}
 	mutex_lock(&pages->mutex);
+	if (WARN_ON(!area->populated || hold->filled !=
+		    hold->node.last - hold->node.start + 1)) {
+		ret = -EFAULT;
+		goto out_unlock;
+	}
+	i = iorp_hold_run_at(hold, first);
 	while (index <= last) {
-		unsigned long run, lo, hi;
-		struct page *page;
+		unsigned long batch = index, lo0 = 0;
+		unsigned int nents = 0;
+		size_t len = 0;
+		ssize_t mapped;
 
-		page = iorp_pages_pinned_run(pages, index, large ? last : index,
-					     &run);
-		if (WARN_ON(!page)) {
-			ret = -EFAULT;
-			break;
+		sg_init_table(sgl, room);
+		for (; index <= last && nents < room; nents++) {
+			unsigned long run_last = min(iorp_hold_run_last(hold, i),
+						     last);
+			/* a scatterlist entry holds less than 4 GiB */
+			unsigned long n = min(run_last - index + 1,
+					      SZ_1G >> PAGE_SHIFT);
+			struct page *page = pfn_to_page(iorp_hold_pfn(hold, i,
+								      index));
+			unsigned long lo, hi;
+
+			if (!large)
+				n = 1;
+			/* the bytes of the pages that belong to the range */
+			lo = max(index << PAGE_SHIFT, area_begin);
+			hi = min((index + n) << PAGE_SHIFT, area_end);
+			if (!nents)
+				lo0 = lo;
+			sg_set_page(&sgl[nents], page, hi - lo, lo & ~PAGE_MASK);
+			len += hi - lo;
+			index += n;
+			if (index > run_last)
+				i++;
 		}
-		/* the bytes of the run that belong to the range */
-		lo = max(index << PAGE_SHIFT, area_begin);
-		hi = min((index + run) << PAGE_SHIFT, area_end);
-		if (killable && fatal_signal_pending(current)) {
+		sg_mark_end(&sgl[nents - 1]);
+		if (killable && fatal_signal_pending(current))
 			ret = -EINTR;
+		else if (iorp_should_fail(IORP_FAULT_IOMMU_MAP))
+			ret = -ENOMEM;
+		if (ret) {
+			index = batch;
 			break;
 		}
 		cond_resched();
-		ret = iorp_should_fail(IORP_FAULT_IOMMU_MAP) ? -ENOMEM :
-		      iorp_iommu_map(domain,
-				     iorp_area_iova(area) + lo - area->start_byte,
-				     page_to_phys(page) + lo - (index << PAGE_SHIFT),
-				     hi - lo, area->prot);
-		if (ret)
+		/* on failure the call unmaps what it mapped itself */
+		mapped = iorp_iommu_map_sg(domain, iorp_area_iova(area) + lo0 -
+					   area->start_byte, sgl, nents,
+					   area->prot);
+		if (mapped != len) {
+			ret = mapped < 0 ? mapped : -EIO;
+			if (WARN_ON(mapped >= 0) && mapped)
+				iorp_domain_unmap(domain,
+						  iorp_area_iova(area) + lo0 -
+						  area->start_byte, mapped);
+			index = batch;
 			break;
-		index += run;
+		}
 	}
+out_unlock:
 	mutex_unlock(&pages->mutex);
+	if (sgl != fallback)
+		kfree(sgl);
 	if (ret && index > first)
 		iorp_domain_unmap(domain, iorp_area_iova(area) + from,
 				  (index << PAGE_SHIFT) - area_begin);
@@ -155,8 +215,7 @@ static int iorp_area_populate(struct iorp_area *area)
 	int ret;
 
 	mutex_lock(&area->pages->mutex);
-	ret = iorp_pages_hold(area->pages, &area->pages->domain_holders,
-			      &area->holder);
+	ret = iorp_pages_hold_domain(area->pages, &area->hold);
 	mutex_unlock(&area->pages->mutex);
 	if (!ret)
 		area->populated = true;
@@ -166,8 +225,7 @@ static int iorp_area_populate(struct iorp_area *area)
 static void iorp_area_depopulate(struct iorp_area *area)
 {
 	mutex_lock(&area->pages->mutex);
-	iorp_pages_unhold(area->pages, &area->pages->domain_holders,
-			  &area->holder);
+	iorp_pages_unhold_domain(area->pages, &area->hold);
 	mutex_unlock(&area->pages->mutex);
 	area->populated = false;
 }
@@ -375,8 +433,9 @@ static int iorp_iopt_map_elems(struct iorp_iopt *iopt,
 		area->prot = prot;
 		area->iova.start = next_iova;
 		area->iova.last = next_iova + elem->length - 1;
-		area->holder.start = elem->start_byte >> PAGE_SHIFT;
-		area->holder.last = (elem->start_byte + elem->length - 1) >> PAGE_SHIFT;
+		area->hold.node.start = elem->start_byte >> PAGE_SHIFT;
+		area->hold.node.last = (elem->start_byte + elem->length - 1) >>
+				       PAGE_SHIFT;
 		ret = iorp_area_fill_domains(iopt, area);
 		if (ret)
 			break;
@@ -586,13 +645,17 @@ static int iorp_iopt_unmap_range(struct iorp_iopt *iopt, unsigned long start,
 {
 	unsigned long total = 0, asked_iova = 0;
 	unsigned int tries = 0, area_tries = 0;
-	struct iorp_area *area, *next;
+	struct iorp_area *area, *next, *pinned;
 	int ret;
 
 again:
 	down_read(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
-	/* mappings are never split: refuse before changing anything */
+	/*
+	 * Mappings are never split: refuse before changing anything. Note
+	 * the first area an access still pins.
+	 */
+	pinned = NULL;
 	for (area = iorp_area_first(iopt, start, last); area;
 	     area = iorp_area_next(area, start, last)) {
 		if (area->iova.start < start || area->iova.last > last) {
@@ -603,41 +666,39 @@ again:
 			up_read(&iopt->domains_rwsem);
 			return -ENOENT;
 		}
+		if (area->num_accesses && !pinned)
+			pinned = area;
 		cond_resched();
 	}
 	/* accesses let go of their pins first */
-	for (area = iorp_area_first(iopt, start, last); area;
-	     area = iorp_area_next(area, start, last)) {
-		if (area->num_accesses) {
-			unsigned long iova = iorp_area_iova(area);
-			unsigned long len = iorp_area_length(area);
+	if (pinned) {
+		unsigned long iova = iorp_area_iova(pinned);
+		unsigned long len = iorp_area_length(pinned);
 
-			area->unmapping = true;
+		pinned->unmapping = true;
+		up_write(&iopt->iova_rwsem);
+		up_read(&iopt->domains_rwsem);
+		/*
+		 * The budget is per area, as type1's retries are per mapping:
+		 * no new pin lands in an area being unmapped, so only a driver
+		 * that keeps its pins exhausts it. Maps into holes of the
+		 * range meanwhile can make new areas to ask: a fatal signal
+		 * ends the wait.
+		 */
+		if (!tries++ || iova != asked_iova)
+			area_tries = 0;
+		asked_iova = iova;
+		ret = ++area_tries > IORP_UNMAP_MAX_TRIES ? -EDEADLOCK :
+		      fatal_signal_pending(current) ? -EINTR : 0;
+		if (ret) {
+			/* every area asked so far, not only this one */
+			down_write(&iopt->iova_rwsem);
+			iorp_iopt_clear_unmapping(iopt, start, last);
 			up_write(&iopt->iova_rwsem);
-			up_read(&iopt->domains_rwsem);
-			/*
-			 * The budget is per area, as type1's retries are per
-			 * mapping: no new pin lands in an area being unmapped,
-			 * so only a driver that keeps its pins exhausts it.
-			 * Maps into holes of the range meanwhile can make new
-			 * areas to ask: a fatal signal ends the wait.
-			 */
-			if (!tries++ || iova != asked_iova)
-				area_tries = 0;
-			asked_iova = iova;
-			ret = ++area_tries > IORP_UNMAP_MAX_TRIES ? -EDEADLOCK :
-			      fatal_signal_pending(current) ? -EINTR : 0;
-			if (ret) {
-				/* every area asked so far, not only this one */
-				down_write(&iopt->iova_rwsem);
-				iorp_iopt_clear_unmapping(iopt, start, last);
-				up_write(&iopt->iova_rwsem);
-				return ret;
-			}
-			iorp_iopt_notify_unmap(iopt, iova, len);
-			goto again;
+			return ret;
 		}
-		cond_resched();
+		iorp_iopt_notify_unmap(iopt, iova, len);
+		goto again;
 	}
 	ret = iorp_iopt_unmap_domains(iopt, start, last);
 	if (ret) {

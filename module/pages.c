@@ -5,15 +5,19 @@
  * A struct iorp_pages describes user memory of one process. Its pages are
  * pinned while a holder covers them (see io_pagetable.h): holding a range
  * pins the indexes no other holder covers yet, and releasing it unpins the
- * indexes nothing covers any more. pages->pinned maps each pinned index to
- * its struct page; it is what domains are filled from, so a page is pinned
- * once however many domains, IOASes and accesses use it.
+ * indexes nothing covers any more, so a page is pinned once however many
+ * domains, IOASes and accesses use it. Each holder can name its pages: a
+ * domain hold records them as runs of page frames (pfn_runs.c), built from
+ * the batches it pinned and from the holders that had them already; an
+ * access pin's pages are kept in pages->pinned. Releasing a holder unpins
+ * from its own record, after the caller unmapped the pages everywhere, and
+ * allocates nothing.
  *
- * Accounting: every page entering pages->pinned is charged to
- * RLIMIT_MEMLOCK (the user's locked_vm, or the process's in IORP_ACCOUNT_MM
- * mode; not at all for a mapper with CAP_IPC_LOCK) and to the process's
- * pinned_vm; every page leaving is uncharged. A charge that would exceed
- * the limit fails the pin with ENOMEM.
+ * Accounting: every page pinned is charged to RLIMIT_MEMLOCK (the user's
+ * locked_vm, or the process's in IORP_ACCOUNT_MM mode; not at all for a
+ * mapper with CAP_IPC_LOCK) and to the process's pinned_vm, one batch at a
+ * time before it is recorded; every page unpinned is uncharged. A charge
+ * that would exceed the limit fails the pin with ENOMEM.
  *
  * Pinning goes through pin_user_pages_fast() when the caller is the owning
  * process and pin_user_pages_remote() otherwise (an fd passed or inherited
@@ -252,32 +256,67 @@ static void iorp_pages_forget(struct iorp_pages *pages, unsigned long index,
 	xas_unlock(&xas);
 }
 
+/* Unpin n pages that follow one another from page, adding them to *count. */
+static void iorp_pages_unpin_run(struct iorp_pages *pages, struct page *page,
+				 unsigned long n, unsigned long *count)
+{
+	unpin_user_page_range_dirty_lock(page, n, pages->writable);
+	*count += n;
+}
+
+/* Uncharge what the unpins of one call counted. */
+static void iorp_pages_unpinned(struct iorp_pages *pages, unsigned long count)
+{
+	if (count) {
+		pages->npinned -= count;
+		iorp_pages_account(pages, -(long)count);
+	}
+}
+
 /*
- * Unpin and forget every pinned page in [first, last]. pages->mutex keeps
- * the table still; unpinning may sleep, so no xa_lock is held across it.
+ * A physically contiguous run of pages in pages->pinned from index, up to
+ * last: the first page, and the run's length in *run (0 if index is not
+ * there).
  */
-static void iorp_pages_unpin_range(struct iorp_pages *pages,
-				   unsigned long first, unsigned long last)
+static struct page *iorp_pages_xa_run(struct iorp_pages *pages,
+				      unsigned long index, unsigned long last,
+				      unsigned long *run)
+{
+	XA_STATE(xas, &pages->pinned, index);
+	struct page *first;
+	unsigned long n = 1;
+
+	lockdep_assert_held(&pages->mutex);
+	rcu_read_lock();
+	first = xas_load(&xas);
+	while (first && index + n <= last && xas_next(&xas) == nth_page(first, n))
+		n++;
+	rcu_read_unlock();
+	*run = first ? n : 0;
+	return first;
+}
+
+/*
+ * Unpin and forget every page pages->pinned holds in [first, last], which
+ * no holder covers. Unpinning may sleep, so no xa_lock is held across it.
+ */
+static void iorp_pages_unpin_xa_range(struct iorp_pages *pages,
+				      unsigned long first, unsigned long last)
 {
 	unsigned long index = first, count = 0, run;
 	struct page *page;
 
 	lockdep_assert_held(&pages->mutex);
 	while (xa_find(&pages->pinned, &index, last, XA_PRESENT)) {
-		/* a physically contiguous run is unpinned in one call */
-		page = iorp_pages_pinned_run(pages, index, last, &run);
+		page = iorp_pages_xa_run(pages, index, last, &run);
 		iorp_pages_forget(pages, index, run);
-		unpin_user_page_range_dirty_lock(page, run, pages->writable);
-		count += run;
+		iorp_pages_unpin_run(pages, page, run, &count);
 		index += run;
 		if (index > last)
 			break;
 		cond_resched();
 	}
-	if (count) {
-		pages->npinned -= count;
-		iorp_pages_account(pages, -(long)count);
-	}
+	iorp_pages_unpinned(pages, count);
 }
 
 /* Store a batch pinned at index; on failure nothing of it is kept. */
@@ -288,9 +327,6 @@ static int iorp_pages_store(struct iorp_pages *pages, unsigned long index,
 	unsigned long stored = 0;
 	int ret;
 
-	ret = iorp_pages_account(pages, n);
-	if (ret)
-		goto err_unpin;
 	/* one locked walk; a missing xarray node is allocated and the walk resumed */
 	do {
 		xas_lock(&xas);
@@ -304,23 +340,33 @@ static int iorp_pages_store(struct iorp_pages *pages, unsigned long index,
 		xas_unlock(&xas);
 	} while (xas_nomem(&xas, GFP_KERNEL_ACCOUNT));
 	ret = xas_error(&xas);
-	if (ret)
-		goto err_forget;
-	pages->npinned += n;
-	return 0;
-
-err_forget:
-	if (stored)
+	if (ret && stored)
 		iorp_pages_forget(pages, index, stored);
-	iorp_pages_account(pages, -(long)n);
-err_unpin:
-	unpin_user_pages(batch, n);
 	return ret;
 }
 
-/* Pin [first, last], none of which is pinned yet; all or nothing. */
-static int iorp_pages_pin_range(struct iorp_pages *pages, unsigned long first,
-				unsigned long last)
+/*
+ * Where the pages pinned in a batch go: into a domain hold's runs, or
+ * into pages->pinned for an access. All or nothing.
+ */
+static int iorp_pages_record(struct iorp_pages *pages,
+			     struct iorp_domain_hold *hold, unsigned long index,
+			     struct page **batch, unsigned long n)
+{
+	if (hold)
+		return iorp_hold_add_pages(hold, batch, n);
+	return iorp_pages_store(pages, index, batch, n);
+}
+
+/*
+ * Pin [first, last], which no holder covers, and record the pages (see
+ * iorp_pages_record()). Every batch is charged and recorded before the
+ * next is pinned; on failure the batches before stay pinned and recorded,
+ * for the caller to unwind, and the failed one is released here.
+ */
+static int iorp_pages_pin_range(struct iorp_pages *pages,
+				struct iorp_domain_hold *hold,
+				unsigned long first, unsigned long last)
 {
 	size_t limit = READ_ONCE(iorp_temp_memory_limit);
 	unsigned long index = first, batch_len;
@@ -351,14 +397,21 @@ static int iorp_pages_pin_range(struct iorp_pages *pages, unsigned long first,
 			ret = got;
 			break;
 		}
-		ret = iorp_pages_store(pages, index, batch, got);
-		if (ret)
+		ret = iorp_pages_account(pages, got);
+		if (ret) {
+			unpin_user_pages(batch, got);
 			break;
+		}
+		ret = iorp_pages_record(pages, hold, index, batch, got);
+		if (ret) {
+			iorp_pages_account(pages, -got);
+			unpin_user_pages(batch, got);
+			break;
+		}
+		pages->npinned += got;
 		index += got;
 	}
 	kfree(batch);
-	if (ret && index > first)
-		iorp_pages_unpin_range(pages, first, index - 1);
 	return ret;
 }
 
@@ -374,102 +427,285 @@ static bool iorp_pages_next_hole(struct iorp_pages *pages, unsigned long *pos,
 	return iorp_next_hole(trees, ARRAY_SIZE(trees), pos, last, hole_last);
 }
 
-/* Unpin every index of [first, last] no holder covers. */
-static void iorp_pages_unpin_holes(struct iorp_pages *pages,
-				   unsigned long first, unsigned long last)
+/* The next range of [*pos, last] no access pin covers. */
+static bool iorp_pages_next_unpinned(struct iorp_pages *pages,
+				     unsigned long *pos, unsigned long last,
+				     unsigned long *hole_last)
 {
-	unsigned long pos = first, hole_last;
+	struct rb_root_cached *const trees[] = { &pages->access_pins };
+
+	return iorp_next_hole(trees, ARRAY_SIZE(trees), pos, last, hole_last);
+}
+
+/*
+ * The end of the hole of [pos, last] that starts at pos, which the caller
+ * found uncovered (an access pin's indexes are all in pages->pinned).
+ */
+static int iorp_pages_hole_at(struct iorp_pages *pages, unsigned long pos,
+			      unsigned long last, unsigned long *hole_last)
+{
+	unsigned long start = pos;
+
+	if (WARN_ON(!iorp_pages_next_hole(pages, &start, last, hole_last) ||
+		    start != pos))
+		return -EINVAL;
+	return 0;
+}
+
+static struct iorp_domain_hold *iorp_pages_domain_hold(struct iorp_pages *pages,
+						       unsigned long index)
+{
+	struct interval_tree_node *node;
+
+	node = interval_tree_iter_first(&pages->domain_holders, index, index);
+	return node ? container_of(node, struct iorp_domain_hold, node) : NULL;
+}
+
+/*
+ * Unpin the pages a domain hold (not in the tree) records in [first, last]
+ * that no holder covers.
+ */
+static void iorp_hold_unpin_holes(struct iorp_pages *pages,
+				  struct iorp_domain_hold *hold,
+				  unsigned long first, unsigned long last)
+{
+	unsigned long pos = first, hole_last, count = 0;
 
 	while (iorp_pages_next_hole(pages, &pos, last, &hole_last)) {
-		iorp_pages_unpin_range(pages, pos, hole_last);
+		unsigned long i = iorp_hold_run_at(hold, pos);
+
+		while (pos <= hole_last) {
+			unsigned long end = min(iorp_hold_run_last(hold, i),
+						hole_last);
+
+			iorp_pages_unpin_run(pages,
+					     pfn_to_page(iorp_hold_pfn(hold, i, pos)),
+					     end - pos + 1, &count);
+			pos = end + 1;
+			i++;
+			cond_resched();
+		}
 		if (hole_last == last)
 			break;
-		pos = hole_last + 1;
+	}
+	iorp_pages_unpinned(pages, count);
+}
+
+/**
+ * iorp_pages_hold_domain() - hold pages for domains, pinning what it needs
+ * @pages: the pages (pages->mutex held)
+ * @hold: its index range set; its runs are built here and it is inserted
+ *        into pages->domain_holders on success
+ *
+ * Indexes other holders cover are recorded from them, the others pinned.
+ * Return: 0, or an error with nothing changed.
+ */
+int iorp_pages_hold_domain(struct iorp_pages *pages,
+			   struct iorp_domain_hold *hold)
+{
+	unsigned long pos = hold->node.start, last = hold->node.last;
+	int ret = 0;
+
+	lockdep_assert_held(&pages->mutex);
+	if (WARN_ON(last >= pages->npages))
+		return -EINVAL;
+	iorp_hold_init_runs(hold);
+	while (pos <= last) {
+		struct iorp_domain_hold *other = iorp_pages_domain_hold(pages, pos);
+		unsigned long end, run = 0;
+		struct page *page = NULL;
+
+		if (!other)
+			page = iorp_pages_xa_run(pages, pos, last, &run);
+		if (other) {
+			end = min(other->node.last, last);
+			ret = iorp_hold_copy(hold, other, pos, end);
+		} else if (page) {
+			/* pages an access pinned */
+			end = pos + run - 1;
+			ret = iorp_hold_add_run(hold, page_to_pfn(page), run);
+		} else {
+			/* nobody covers pos: a hole starts there */
+			ret = iorp_pages_hole_at(pages, pos, last, &end) ?:
+			      iorp_pages_pin_range(pages, hold, pos, end);
+		}
+		if (ret)
+			goto err_unwind;
+		pos = end + 1;
+		cond_resched();
+	}
+	iorp_hold_trim_runs(hold);
+	interval_tree_insert(&hold->node, &pages->domain_holders);
+	return 0;
+
+err_unwind:
+	/* what this call pinned is the holes among the indexes it recorded */
+	if (hold->filled)
+		iorp_hold_unpin_holes(pages, hold, hold->node.start,
+				      hold->node.start + hold->filled - 1);
+	iorp_hold_free_runs(hold);
+	return ret;
+}
+
+/**
+ * iorp_pages_unhold_domain() - release a domain hold, unpinning what nobody
+ * else holds
+ * @pages: the pages (pages->mutex held)
+ * @hold: a hold taken with iorp_pages_hold_domain()
+ *
+ * The caller has unmapped the pages from every domain. Allocates nothing.
+ */
+void iorp_pages_unhold_domain(struct iorp_pages *pages,
+			      struct iorp_domain_hold *hold)
+{
+	lockdep_assert_held(&pages->mutex);
+	interval_tree_remove(&hold->node, &pages->domain_holders);
+	iorp_hold_unpin_holes(pages, hold, hold->node.start, hold->node.last);
+	iorp_hold_free_runs(hold);
+}
+
+/*
+ * Put the pages of [first, last], which no access pin covers, into
+ * pages->pinned: from the domain holds that cover them, else pinned. On
+ * failure the caller unwinds what was stored.
+ */
+static int iorp_pages_fill_xarray(struct iorp_pages *pages,
+				  unsigned long first, unsigned long last)
+{
+	unsigned long pos = first;
+	int ret = 0;
+
+	while (pos <= last) {
+		struct iorp_domain_hold *hold = iorp_pages_domain_hold(pages, pos);
+		unsigned long end;
+
+		if (hold) {
+			unsigned long i = iorp_hold_run_at(hold, pos);
+
+			end = min(hold->node.last, last);
+			while (!ret && pos <= end) {
+				unsigned long run_last = min(iorp_hold_run_last(hold, i),
+							     end);
+				unsigned long pfn = iorp_hold_pfn(hold, i, pos);
+
+				for (; !ret && pos <= run_last; pos++, pfn++) {
+					ret = xa_err(xa_store(&pages->pinned, pos,
+							      pfn_to_page(pfn),
+							      GFP_KERNEL_ACCOUNT));
+					if (!(pos % 1024))
+						cond_resched();
+				}
+				i++;
+			}
+		} else {
+			/* no holder of any kind covers pos: a hole starts there */
+			ret = iorp_pages_hole_at(pages, pos, last, &end) ?:
+			      iorp_pages_pin_range(pages, NULL, pos, end);
+		}
+		if (ret)
+			return ret;
+		pos = end + 1;
+	}
+	return 0;
+}
+
+/*
+ * Take the indexes of [first, last] that no access pin covers (any more)
+ * out of pages->pinned, unpinning those no domain hold covers either.
+ */
+static void iorp_pages_drop_access_range(struct iorp_pages *pages,
+					 unsigned long first,
+					 unsigned long last)
+{
+	unsigned long pos = first, seg_last;
+
+	while (iorp_pages_next_unpinned(pages, &pos, last, &seg_last)) {
+		unsigned long hole = pos, hole_last;
+
+		while (iorp_pages_next_hole(pages, &hole, seg_last, &hole_last)) {
+			iorp_pages_unpin_xa_range(pages, hole, hole_last);
+			if (hole_last == seg_last)
+				break;
+			hole = hole_last + 1;
+		}
+		iorp_pages_forget(pages, pos, seg_last - pos + 1);
+		if (seg_last == last)
+			break;
+		pos = seg_last + 1;
 	}
 }
 
 /**
- * iorp_pages_hold() - add a holder, pinning what it needs
+ * iorp_pages_hold_access() - add an access pin, pinning what it needs
  * @pages: the pages (pages->mutex held)
- * @tree: &pages->domain_holders or &pages->access_pins
- * @node: the holder's index range; inserted into @tree on success
+ * @node: its index range; inserted into pages->access_pins on success
  *
+ * Afterwards pages->pinned holds every index of @node.
  * Return: 0, or an error with nothing changed.
  */
-int iorp_pages_hold(struct iorp_pages *pages, struct rb_root_cached *tree,
-		    struct interval_tree_node *node)
+int iorp_pages_hold_access(struct iorp_pages *pages,
+			   struct interval_tree_node *node)
 {
-	unsigned long pos = node->start, hole_last;
+	unsigned long pos = node->start, seg_last;
 	int ret;
 
 	lockdep_assert_held(&pages->mutex);
 	if (WARN_ON(node->last >= pages->npages))
 		return -EINVAL;
-	while (iorp_pages_next_hole(pages, &pos, node->last, &hole_last)) {
-		ret = iorp_pages_pin_range(pages, pos, hole_last);
+	while (iorp_pages_next_unpinned(pages, &pos, node->last, &seg_last)) {
+		ret = iorp_pages_fill_xarray(pages, pos, seg_last);
 		if (ret) {
-			/* what this call pinned is exactly the holes before pos */
-			if (pos > node->start)
-				iorp_pages_unpin_holes(pages, node->start, pos - 1);
+			/* what this call stored is in the unpinned ranges */
+			iorp_pages_drop_access_range(pages, node->start,
+						     node->last);
 			return ret;
 		}
-		if (hole_last == node->last)
+		if (seg_last == node->last)
 			break;
-		pos = hole_last + 1;
+		pos = seg_last + 1;
 	}
-	interval_tree_insert(node, tree);
+	interval_tree_insert(node, &pages->access_pins);
 	return 0;
 }
 
 /**
- * iorp_pages_unhold() - remove a holder, unpinning what nobody else holds
+ * iorp_pages_unhold_access() - remove an access pin, unpinning what nobody
+ * else holds
  * @pages: the pages (pages->mutex held)
- * @tree: the tree @node is in
- * @node: the holder
+ * @node: a pin added with iorp_pages_hold_access()
  */
-void iorp_pages_unhold(struct iorp_pages *pages, struct rb_root_cached *tree,
-		       struct interval_tree_node *node)
+void iorp_pages_unhold_access(struct iorp_pages *pages,
+			      struct interval_tree_node *node)
 {
 	lockdep_assert_held(&pages->mutex);
-	interval_tree_remove(node, tree);
-	iorp_pages_unpin_holes(pages, node->start, node->last);
-}
-
-/* The pinned page at index, or NULL (pages->mutex held). */
-struct page *iorp_pages_pinned_page(struct iorp_pages *pages,
-				    unsigned long index)
-{
-	lockdep_assert_held(&pages->mutex);
-	return xa_load(&pages->pinned, index);
+	interval_tree_remove(node, &pages->access_pins);
+	iorp_pages_drop_access_range(pages, node->start, node->last);
 }
 
 /**
- * iorp_pages_pinned_run() - a physically contiguous run of pinned pages
+ * iorp_pages_pinned_page() - the page pinned at an index
  * @pages: the pages (pages->mutex held)
- * @index: where the run starts
- * @last: the last index the run may reach
- * @run: out: how many pages the run holds (at least one if found)
+ * @index: a page index
  *
- * Return: the pinned page at @index, the first of @run pages that follow
- * one another in physical memory and are pinned at consecutive indexes;
- * NULL if @index is not pinned.
+ * Return: the page an access pin or a domain hold keeps pinned there, or
+ * NULL if no holder covers @index.
  */
-struct page *iorp_pages_pinned_run(struct iorp_pages *pages,
-				   unsigned long index, unsigned long last,
-				   unsigned long *run)
+struct page *iorp_pages_pinned_page(struct iorp_pages *pages,
+				    unsigned long index)
 {
-	XA_STATE(xas, &pages->pinned, index);
-	struct page *first;
-	unsigned long n = 1;
+	struct iorp_domain_hold *hold;
+	struct page *page;
+	unsigned long i;
 
 	lockdep_assert_held(&pages->mutex);
-	rcu_read_lock();
-	first = xas_load(&xas);
-	while (first && index + n <= last && xas_next(&xas) == nth_page(first, n))
-		n++;
-	rcu_read_unlock();
-	*run = first ? n : 0;
-	return first;
+	page = xa_load(&pages->pinned, index);
+	if (page)
+		return page;
+	hold = iorp_pages_domain_hold(pages, index);
+	if (!hold)
+		return NULL;
+	i = iorp_hold_run_at(hold, index);
+	return pfn_to_page(iorp_hold_pfn(hold, i, index));
 }
 
 /**
@@ -494,7 +730,7 @@ int iorp_pages_rw(struct iorp_pages *pages, unsigned long offset, void *buf,
 		unsigned long index = offset >> PAGE_SHIFT;
 		unsigned long in_page = offset & ~PAGE_MASK;
 		unsigned long n = min(length, PAGE_SIZE - in_page);
-		struct page *page = xa_load(&pages->pinned, index);
+		struct page *page = iorp_pages_pinned_page(pages, index);
 		bool temporary = !page;
 		void *va;
 

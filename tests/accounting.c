@@ -16,6 +16,7 @@
  * counters page by page: a page pinned once has refs 1.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -49,8 +50,11 @@ FIXTURE_SETUP(acct)
 
 FIXTURE_TEARDOWN(acct)
 {
-	if (self->fd >= 0)
+	if (self->fd >= 0) {
+		/* the default, which a test may have lowered (module-wide) */
+		EXPECT_EQ(0, set_temp_memory_limit(self->fd, 65536));
 		close(self->fd);
+	}
 }
 
 /* npages more than at the start are pinned, in the module and in VmPin */
@@ -283,6 +287,185 @@ TEST_F(acct, access_and_domains_share_pins)
 	close(access_fd);
 	expect_pinned(_metadata, self, 0, "access closed");
 	expect_refs(_metadata, self, buf, N, 0, "access closed");
+}
+
+/*
+ * A holder records the pages other holders pinned before it: a domain's
+ * area takes them from access pins and from other areas, an access pin
+ * from the areas, and each unpins only what nobody else holds when it
+ * goes. Pinning runs in batches of three pages, so the records cross batch
+ * boundaries; every domain must translate to the right pages throughout.
+ */
+TEST_F(acct, holders_record_each_others_pages)
+{
+	const unsigned long P = self->page, B = 64;
+	char *buf = alloc_buffer(_metadata, B * P);
+	__u32 ioas1, ioas2, stdev1, hwpt1, hwpt2, item_a, item_b, item_c;
+	int access_fd;
+
+	ASSERT_EQ(0, set_temp_memory_limit(self->fd, 3 * sizeof(void *)));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas1));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, mock_domain(self->fd, ioas2, NULL, &hwpt2, NULL));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas1, IOVA(0), buf, B * P));
+	ASSERT_EQ(0, create_access(self->fd, ioas1,
+				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				   &access_fd));
+
+	/* pages 8-15 and 40-47 through the access, 16-31 by ioas2's domain */
+	ASSERT_EQ(0, access_pages(self->fd, access_fd, 0, IOVA(0) + 8 * P,
+				  8 * P, buf + 8 * P, &item_a));
+	ASSERT_EQ(0, access_pages(self->fd, access_fd, 0, IOVA(0) + 40 * P,
+				  8 * P, buf + 40 * P, &item_b));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, ioas2, IOVA(1), ioas1,
+				     IOVA(0) + 16 * P, 16 * P));
+	expect_pinned(_metadata, self, 32, "access pins and a copy");
+	EXPECT_EQ(0, check_map(self->fd, hwpt2, IOVA(1), buf + 16 * P, 16 * P));
+
+	/* ioas1's domain: its area is built from all of them and the holes */
+	ASSERT_EQ(0, mock_domain(self->fd, ioas1, &stdev1, &hwpt1, NULL));
+	expect_pinned(_metadata, self, B, "domain on ioas1");
+	expect_refs(_metadata, self, buf, B, 1, "domain on ioas1");
+	EXPECT_EQ(0, check_map(self->fd, hwpt1, IOVA(0), buf, B * P));
+
+	/* an access pin inside pages the domains hold pins nothing more */
+	ASSERT_EQ(0, access_pages(self->fd, access_fd, 0, IOVA(0) + 20 * P,
+				  8 * P, buf + 20 * P, &item_c));
+	expect_pinned(_metadata, self, B, "access pin in held pages");
+	expect_refs(_metadata, self, buf, B, 1, "access pin in held pages");
+
+	/* ioas1's domain goes: what only it held is unpinned */
+	ASSERT_EQ(0, destroy_id(self->fd, stdev1));
+	expect_pinned(_metadata, self, 32, "ioas1's domain destroyed");
+	expect_refs(_metadata, self, buf, 8, 0, "pages 0-7");
+	expect_refs(_metadata, self, buf + 8 * P, 24, 1, "pages 8-31");
+	expect_refs(_metadata, self, buf + 32 * P, 8, 0, "pages 32-39");
+	expect_refs(_metadata, self, buf + 40 * P, 8, 1, "pages 40-47");
+	expect_refs(_metadata, self, buf + 48 * P, 16, 0, "pages 48-63");
+	EXPECT_EQ(0, check_map(self->fd, hwpt2, IOVA(1), buf + 16 * P, 16 * P));
+
+	/* the copy goes: pages 20-27 stay for the access */
+	ASSERT_EQ(0, ioas_unmap(self->fd, ioas2, IOVA(1), 16 * P, NULL));
+	expect_pinned(_metadata, self, 24, "copy unmapped");
+	expect_refs(_metadata, self, buf + 16 * P, 4, 0, "pages 16-19");
+	expect_refs(_metadata, self, buf + 20 * P, 8, 1, "pages 20-27");
+	expect_refs(_metadata, self, buf + 28 * P, 4, 0, "pages 28-31");
+
+	ASSERT_EQ(0, access_pages_destroy(self->fd, access_fd, item_c));
+	ASSERT_EQ(0, access_pages_destroy(self->fd, access_fd, item_a));
+	expect_pinned(_metadata, self, 8, "two access pins dropped");
+	ASSERT_EQ(0, access_pages_destroy(self->fd, access_fd, item_b));
+	expect_pinned(_metadata, self, 0, "every access pin dropped");
+	expect_refs(_metadata, self, buf, B, 0, "everything released");
+	close(access_fd);
+}
+
+/*
+ * Memory whose pages are in shuffled physical order: n pages (a power of
+ * two) faulted in the order of a permutation, so that neighbours in the
+ * buffer come from faults far apart, and rarely from neighbouring frames.
+ */
+static char *shuffled_buffer(struct __test_metadata *_metadata,
+			     unsigned long n, unsigned long page)
+{
+	char *p = mmap(NULL, n * page, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, p);
+	madvise(p, n * page, MADV_NOHUGEPAGE);
+	/* 389 is prime to n */
+	for (unsigned long i = 0; i < n; i++)
+		memset(p + (i * 389 + 7) % n * page, 0xa5, page);
+	return p;
+}
+
+/*
+ * How many runs of physically contiguous pages n pages from buf make
+ * (/proc/self/pagemap); 0 if the frames cannot be read (they read as 0
+ * without CAP_SYS_ADMIN).
+ */
+static unsigned long physical_runs(const char *buf, unsigned long n,
+				   unsigned long page)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t entry, pfn, prev = 0;
+	unsigned long runs = 0;
+
+	for (unsigned long i = 0; fd >= 0 && i < n; i++) {
+		off_t at = (uintptr_t)(buf + i * page) / page * sizeof(entry);
+
+		if (pread(fd, &entry, sizeof(entry), at) != sizeof(entry)) {
+			runs = 0;
+			break;
+		}
+		pfn = entry & ((1ULL << 55) - 1);
+		if (!pfn) {
+			runs = 0;
+			break;
+		}
+		runs += !i || pfn != prev + 1;
+		prev = pfn;
+	}
+	if (fd >= 0)
+		close(fd);
+	return runs;
+}
+
+/*
+ * A mapping of scattered pages records about one run per page, in more
+ * chunks of runs than the first array of chunks holds (4 x 256 runs): its
+ * domain translates every page right, a copy of a range crossing chunks
+ * takes the pages from it, and an access pin from the holds.
+ */
+TEST_F(acct, scattered_pages_in_many_runs)
+{
+	const unsigned long P = self->page, B = 2048;
+	char *buf = shuffled_buffer(_metadata, B, P);
+	__u32 ioas1, ioas2, hwpt1, hwpt2, stdev1, item;
+	unsigned long runs = physical_runs(buf, B, P);
+	int access_fd;
+
+	if (!runs)
+		SKIP(return, "page frames unreadable in /proc/self/pagemap");
+	ASSERT_LT(4 * 256UL, runs)
+		TH_LOG("only %lu runs of contiguous frames in %lu shuffled pages",
+		       runs, B);
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas1));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, mock_domain(self->fd, ioas1, &stdev1, &hwpt1, NULL));
+	ASSERT_EQ(0, mock_domain(self->fd, ioas2, NULL, &hwpt2, NULL));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas1, IOVA(0), buf, B * P));
+	expect_pinned(_metadata, self, B, "scattered MAP");
+	EXPECT_EQ(0, check_map(self->fd, hwpt1, IOVA(0), buf, B * P));
+
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, ioas2, IOVA(16), ioas1,
+				     IOVA(0) + 100 * P, 800 * P));
+	expect_pinned(_metadata, self, B, "COPY across chunks");
+	EXPECT_EQ(0, check_map(self->fd, hwpt2, IOVA(16), buf + 100 * P,
+			       800 * P));
+
+	ASSERT_EQ(0, create_access(self->fd, ioas1,
+				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				   &access_fd));
+	ASSERT_EQ(0, access_pages(self->fd, access_fd, 0, IOVA(0) + 250 * P,
+				  20 * P, buf + 250 * P, &item));
+	expect_refs(_metadata, self, buf, B, 1, "access pin over both");
+
+	/* ioas1's domain goes: pages 100-899 stay, for the copy */
+	ASSERT_EQ(0, destroy_id(self->fd, stdev1));
+	expect_pinned(_metadata, self, 800, "first domain destroyed");
+	expect_refs(_metadata, self, buf, 100, 0, "pages 0-99");
+	expect_refs(_metadata, self, buf + 100 * P, 800, 1, "pages 100-899");
+	expect_refs(_metadata, self, buf + 900 * P, B - 900, 0, "the rest");
+	EXPECT_EQ(0, check_map(self->fd, hwpt2, IOVA(16), buf + 100 * P,
+			       800 * P));
+
+	ASSERT_EQ(0, ioas_unmap(self->fd, ioas2, IOVA(16), 800 * P, NULL));
+	expect_pinned(_metadata, self, 20, "copy unmapped, access pin left");
+	ASSERT_EQ(0, access_pages_destroy(self->fd, access_fd, item));
+	expect_pinned(_metadata, self, 0, "everything released");
+	close(access_fd);
 }
 
 TEST_F(acct, close_unpins_everything)

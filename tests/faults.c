@@ -39,17 +39,6 @@ static const struct {
 	[PIN] = { "pin", ENOMEM },
 };
 
-static int set_temp_memory_limit(int fd, __u32 bytes)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT,
-		.memory_limit = { .limit = bytes },
-	};
-
-	return ioctl_errno(fd, IOMMU_TEST_CMD, &cmd);
-}
-
 #define BUF_PAGES	8
 
 FIXTURE(faults)

@@ -822,6 +822,42 @@ TEST_F(hw, superpages_where_the_iommu_has_them)
 }
 
 /*
+ * With IOMMU_OPTION_HUGE_PAGES 0 every IO page is a small one, even where
+ * the memory is one 2 MiB page: mapping must not join pages that follow
+ * one another in memory (AMD-Vi's page table has every power of two from
+ * 4 KiB, VT-d's 4 KiB, 2 MiB and 1 GiB). The device reads through them.
+ */
+TEST_F(hw, huge_pages_off_maps_small_io_pages)
+{
+	static const __u64 offsets[] = { 0, 0x1000, 0x40000, 0x100000, 0x1ff000 };
+	unsigned char *huge = huge_page();
+	__u64 off = 0, size;
+	__u32 ioas, pt;
+
+	if (!huge)
+		SKIP(return, "no 2 MiB hugetlbfs page in this guest");
+	for (size_t i = 0; i < SZ_2M; i++)
+		huge[i] = i * 7 + (i >> 12);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas));
+	ASSERT_EQ(0, option_op(self->fd, IOMMU_OPTION_HUGE_PAGES,
+			       IOMMU_OPTION_OP_SET, ioas, &off));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas, HUGE_IOVA, huge, SZ_2M));
+	/* where the device writes what it read */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas, IOVA_W, self->z, psize()));
+	pt = ioas;
+	ASSERT_EQ(0, device_attach(self->fd, self->dev, &pt));
+	for (size_t i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
+		ASSERT_EQ(0, iopte_size(self->fd, pt, HUGE_IOVA + offsets[i],
+					&size));
+		EXPECT_EQ(psize(), size)
+			TH_LOG("IO page at 2 MiB page offset 0x%llx",
+			       (unsigned long long)offsets[i]);
+	}
+	EXPECT_TRUE(dma_reads_huge(_metadata, self, self->alone, huge, 0x100040));
+	munmap(huge, SZ_2M);
+}
+
+/*
  * A page table forces cache-coherent DMA where the IOMMU can (VT-d with
  * snoop control, ECAP bit 7; AMD-Vi always), on every kernel.
  */

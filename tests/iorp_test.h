@@ -500,6 +500,16 @@ static inline int check_map(int fd, __u32 hwpt, __u64 iova, const void *va,
 	return ioctl_errno(fd, IOMMU_TEST_CMD, &cmd);
 }
 
+/* Pin in batches of at most bytes / sizeof(void *) pages (module-wide). */
+static inline int set_temp_memory_limit(int fd, __u32 bytes)
+{
+	struct iommu_test_cmd cmd = TEST_CMD(IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT,
+					     0);
+
+	cmd.memory_limit.limit = bytes;
+	return ioctl_errno(fd, IOMMU_TEST_CMD, &cmd);
+}
+
 static inline int create_access(int fd, __u32 ioas, __u32 flags,
 				int *access_fd)
 {

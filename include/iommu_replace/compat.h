@@ -16,15 +16,16 @@
 
 #include "compat_config.h"
 
-/* 6.3: iommu_map() takes the gfp_t for its page-table allocations. */
-static inline int iorp_iommu_map(struct iommu_domain *domain,
-				 unsigned long iova, phys_addr_t paddr,
-				 size_t size, int prot)
+/* 6.3: iommu_map_sg() takes the gfp_t for its page-table allocations. */
+static inline ssize_t iorp_iommu_map_sg(struct iommu_domain *domain,
+					unsigned long iova,
+					struct scatterlist *sg,
+					unsigned int nents, int prot)
 {
 #ifdef HAVE_IOMMU_MAP_GFP
-	return iommu_map(domain, iova, paddr, size, prot, GFP_KERNEL_ACCOUNT);
+	return iommu_map_sg(domain, iova, sg, nents, prot, GFP_KERNEL_ACCOUNT);
 #else
-	return iommu_map(domain, iova, paddr, size, prot);
+	return iommu_map_sg(domain, iova, sg, nents, prot);
 #endif
 }
 

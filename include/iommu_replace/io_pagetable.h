@@ -14,16 +14,22 @@
  * every area that maps it (COPY shares, it does not pin again). Pages are
  * pinned lazily: only while something needs them, which is recorded as
  * "holders", interval trees of page indexes:
- *  - domain_holders: an area while its IOAS has at least one domain;
+ *  - domain_holders: an area while its IOAS has at least one domain
+ *    (struct iorp_domain_hold);
  *  - access_pins: ranges an emulated access pinned.
- * A page is pinned exactly once while any holder covers it, kept in
- * pages->pinned (index -> struct page), charged once to RLIMIT_MEMLOCK, and
- * unpinned (dirtied if writable) when the last holder goes.
+ * A page is pinned exactly once while any holder covers it, charged once to
+ * RLIMIT_MEMLOCK, and unpinned (dirtied if writable) when the last holder
+ * goes. A domain hold records its pages as runs of physically contiguous
+ * page frames (struct iorp_pfn_run), built while pinning and freed whole:
+ * a 2 MiB huge page is one run, and only memory in scattered frames costs
+ * a run per page. Only indexes an access pins are kept page by page, in
+ * pages->pinned (index -> struct page), from which access pins hand out
+ * their pages.
  *
  * Locking (order: locking.h): ioas->mutex guards the automatic HWPTs,
  * iopt->access_lock the accesses, domains_rwsem the domain list,
  * iova_rwsem the three trees and the areas, pages->mutex the pages' pinned
- * table, holders and accounting.
+ * table, holders (with the runs of domain holds) and accounting.
  */
 #ifndef IORP_IO_PAGETABLE_H
 #define IORP_IO_PAGETABLE_H
@@ -87,9 +93,9 @@ struct iorp_iopt {
  * @uaddr: user address of page index 0 (page aligned)
  * @npages: number of pages
  * @writable: pinned for write (and dirtied on unpin)
- * @pinned: page index -> struct page, for every pinned page
- * @npinned: number of entries in @pinned (all charged)
- * @domain_holders: areas whose IOAS has domains (struct iorp_area)
+ * @pinned: page index -> struct page, for every index an access pin covers
+ * @npinned: number of indexes some holder covers, all pinned and charged
+ * @domain_holders: struct iorp_domain_hold of the areas whose IOAS has domains
  * @access_pins: struct iorp_access_pin
  */
 struct iorp_pages {
@@ -109,9 +115,51 @@ struct iorp_pages {
 };
 
 /**
+ * struct iorp_pfn_run - pinned pages that follow one another in memory
+ * @pfn: the page frame of the first
+ * @start: the index of the first, counted from the first index of the hold
+ *
+ * The run ends where the next one starts, the last where the hold's
+ * recorded indexes end.
+ */
+struct iorp_pfn_run {
+	unsigned long pfn;
+	unsigned long start;
+};
+
+/**
+ * struct iorp_domain_hold - the pages an area holds for its IOAS's domains
+ * @node: its page index range, in pages->domain_holders while held
+ * @chunks: the runs (struct iorp_pfn_run) recording the pinned pages of
+ *          @node in index order, IORP_RUNS_PER_CHUNK per chunk; NULL while
+ *          there is at most one run, kept in @one
+ * @nchunks: chunks allocated
+ * @chunks_room: entries of the @chunks array
+ * @nruns: runs recorded
+ * @filled: indexes from @node.start recorded (all of @node once held)
+ * @one: the single run of a hold that has no more, so a small or
+ *       physically contiguous mapping allocates nothing
+ *
+ * Each area records its own runs, even of pages it shares with another
+ * area (COPY): about 16 bytes per run, so a mapping of scattered 4 KiB
+ * pages costs at most 16 bytes per page per area, charged to the memory
+ * cgroup of the process.
+ */
+struct iorp_domain_hold {
+	struct interval_tree_node node;
+	struct iorp_pfn_run **chunks;
+	unsigned long nchunks;
+	unsigned long chunks_room;
+	unsigned long nruns;
+	unsigned long filled;
+	struct iorp_pfn_run one;
+};
+
+/**
  * struct iorp_area - one mapping in an IOAS
  * @iova: the IOVA range, in iopt->area_itree
- * @holder: the page index range, in pages->domain_holders while @populated
+ * @hold: its page index range (set at creation) and, while @populated, its
+ *        pinned pages (under pages->mutex)
  * @iopt: the IO page table it belongs to
  * @pages: the memory it maps (holds a kref)
  * @start_byte: offset of the area's first byte from pages->uaddr
@@ -122,7 +170,7 @@ struct iorp_pages {
  */
 struct iorp_area {
 	struct interval_tree_node iova;
-	struct interval_tree_node holder;
+	struct iorp_domain_hold hold;
 	struct iorp_iopt *iopt;
 	struct iorp_pages *pages;
 	unsigned long start_byte;
@@ -224,18 +272,39 @@ struct iorp_pages *iorp_pages_create(unsigned long uaddr, unsigned long length,
 				     bool writable,
 				     enum iorp_account_mode mode);
 void iorp_pages_put(struct iorp_pages *pages);
-int iorp_pages_hold(struct iorp_pages *pages, struct rb_root_cached *tree,
-		    struct interval_tree_node *node);
-void iorp_pages_unhold(struct iorp_pages *pages, struct rb_root_cached *tree,
-		       struct interval_tree_node *node);
+int iorp_pages_hold_domain(struct iorp_pages *pages,
+			   struct iorp_domain_hold *hold);
+void iorp_pages_unhold_domain(struct iorp_pages *pages,
+			      struct iorp_domain_hold *hold);
+int iorp_pages_hold_access(struct iorp_pages *pages,
+			   struct interval_tree_node *node);
+void iorp_pages_unhold_access(struct iorp_pages *pages,
+			      struct interval_tree_node *node);
 struct page *iorp_pages_pinned_page(struct iorp_pages *pages,
 				    unsigned long index);
-struct page *iorp_pages_pinned_run(struct iorp_pages *pages,
-				   unsigned long index, unsigned long last,
-				   unsigned long *run);
 int iorp_pages_rw(struct iorp_pages *pages, unsigned long offset, void *buf,
 		  unsigned long length, bool write);
 void iorp_set_temp_memory_limit(size_t bytes);
+
+/* pfn_runs.c */
+void iorp_hold_init_runs(struct iorp_domain_hold *hold);
+void iorp_hold_free_runs(struct iorp_domain_hold *hold);
+void iorp_hold_trim_runs(struct iorp_domain_hold *hold);
+int iorp_hold_add_run(struct iorp_domain_hold *hold, unsigned long pfn,
+		      unsigned long n);
+int iorp_hold_add_pages(struct iorp_domain_hold *hold, struct page **batch,
+			unsigned long n);
+int iorp_hold_copy(struct iorp_domain_hold *hold,
+		   struct iorp_domain_hold *from, unsigned long first,
+		   unsigned long last);
+unsigned long iorp_hold_run_at(struct iorp_domain_hold *hold,
+			       unsigned long index);
+unsigned long iorp_hold_run_first(struct iorp_domain_hold *hold,
+				  unsigned long i);
+unsigned long iorp_hold_run_last(struct iorp_domain_hold *hold,
+				 unsigned long i);
+unsigned long iorp_hold_pfn(struct iorp_domain_hold *hold, unsigned long i,
+			    unsigned long index);
 
 /* span.c */
 bool iorp_next_hole(struct rb_root_cached *const *trees, unsigned int ntrees,
