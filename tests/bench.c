@@ -7,13 +7,20 @@
  *   map / unmap  IOMMU_IOAS_MAP and IOMMU_IOAS_UNMAP on an IOAS the device
  *                is attached to, against VFIO_IOMMU_MAP_DMA and
  *                VFIO_IOMMU_UNMAP_DMA on a type1v2 container holding the
- *                device's group: one 4 KiB page, 2 MiB, 64 MiB.
+ *                device's group: 4 KiB, 2 MiB, 64 MiB, 256 MiB and 1 GiB,
+ *                of memory backed by 4 KiB pages (faulted in order, which
+ *                gives them mostly in physical order, and in shuffled
+ *                order, so that almost no two neighbours are contiguous
+ *                and every page is an IOMMU mapping of its own), by
+ *                transparent huge pages and by
+ *                hugetlbfs 2 MiB pages (a backing the guest cannot provide
+ *                is reported as skipped, with the reason).
  *   switch       moving the device from one populated 64 MiB address space
  *                to another: IOMMU_REPLACE_DEVICE_ATTACH straight onto the
  *                other HWPT (replace), detach then attach, and what type1
  *                offers instead (one address space per container, so the
  *                VMM unmaps the old memory and maps the new).
- *   DMA lost     the device writes LOSS_DMAS times a pass while another
+ *   DMA lost     the device writes run.loss_dmas times a pass while another
  *                thread switches it between the two address spaces back to
  *                back (replace, then detach + attach): how many writes
  *                landed nowhere, and from that and the switches done, how
@@ -24,16 +31,21 @@
  *                every attach: replace is not hitless, and this says how
  *                much it loses.
  *
- * The two mechanisms take turns, PASSES times each (the device is bound
+ * "bench --short" (what make check runs, to prove the program works) does
+ * one pass of the sizes up to 2 MiB, two rounds each; its figures mean
+ * nothing.
+ *
+ * The two mechanisms take turns, run.passes times each (the device is bound
  * to iommu-replace, then its group is put in a container, and so on), so
  * that whatever slows the guest for a while (TCG warming up, the host's
  * load) falls on both. Each figure is the median of all rounds of all
  * passes, with the fastest and slowest round beside it; the ratio is
  * type1's median over ours (above 1: iommu-replace is faster). In every
- * pass a DMA of the edu device through the mechanism proves its mapping is
- * the one the device uses. The TAP results say only whether each step
- * worked; no figure is judged. Under QEMU TCG absolute times are slow; the
- * ratios are what carries over.
+ * pass, before each size and backing is timed, DMA of the edu device
+ * through that mapping (its first bytes read, written back near its end)
+ * proves it is the one the device uses. The TAP results say only whether
+ * each step worked; no figure is judged. Under QEMU TCG absolute times
+ * are slow; the ratios are what carries over.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,18 +63,30 @@
 #include <unistd.h>
 
 #include <linux/iommu_replace.h>
+#include <linux/mman.h>
 #include <linux/vfio.h>
 
 #include "edu.h"
 #include "report.h"
 
 #define DEV_PATH	"/dev/iommu-replace"
-#define IOVA_BASE	0x1000000ULL	/* 16 MiB: all of it below edu's 28-bit mask */
-#define BIG		(64UL << 20)
-#define PASSES		5
-#define STEPS		(1 + 4 * PASSES)	/* the device, then two per mechanism and pass */
-#define SIZES		3
-#define MAX_SAMPLES	(200 * PASSES)
+#define IOVA_BASE	0x1000000ULL	/* 16 MiB, 2 MiB aligned */
+#define DMA_LIMIT	(1ULL << 28)	/* edu's DMA mask: 28 bits */
+#define SWITCH_LEN	(64UL << 20)
+#define HUGE_2M		(2UL << 20)
+#define MAX_PASSES	5
+#define SIZES		5
+#define BACKINGS	4
+#define MAX_SAMPLES	(100 * MAX_PASSES)
+
+enum backing { PAGES_4K, SCATTERED, THP, HUGETLB };
+
+static const char *const backing_names[BACKINGS] = {
+	[PAGES_4K] = "4 KiB pages",
+	[SCATTERED] = "4 KiB, shuffled",
+	[THP] = "transparent huge pages",
+	[HUGETLB] = "hugetlbfs 2 MiB pages",
+};
 
 /* rounds per pass */
 static const struct {
@@ -70,14 +94,23 @@ static const struct {
 	size_t len;
 	int rounds;
 } sizes[SIZES] = {
-	{ "4 KiB", 4096, 200 },
-	{ "2 MiB", 2UL << 20, 20 },
-	{ "64 MiB", BIG, 3 },
+	{ "4 KiB", 4096, 100 },
+	{ "2 MiB", 2UL << 20, 10 },
+	{ "64 MiB", 64UL << 20, 3 },
+	{ "256 MiB", 256UL << 20, 1 },
+	{ "1 GiB", 1UL << 30, 1 },
 };
 
-#define SWITCH_ROUNDS	50
-#define REMAP_ROUNDS	3
-#define LOSS_DMAS	20	/* x PASSES: a hundred DMAs per way of switching */
+/* what a run does: the full benchmark or the short one of make check */
+static struct {
+	int passes;
+	size_t max_len;		/* largest size timed, and buffer size */
+	int rounds_cap;		/* at most this many rounds per size and pass */
+	int switch_rounds, remap_rounds, loss_dmas;
+} run = { MAX_PASSES, 1UL << 30, 100, 50, 3, 20 };
+
+static const typeof(run) short_run = { 1, 2UL << 20, 2, 4, 1, 2 };
+
 #define LOSS_LEN	64
 
 /* timed rounds of one operation, in microseconds, from every pass */
@@ -95,13 +128,16 @@ struct mech {
 	const char *name;
 	int fd;			/* /dev/iommu-replace or the container */
 	__u32 ioas;		/* iommu-replace only */
-	struct samples map[SIZES], unmap[SIZES];
+	struct samples map[BACKINGS][SIZES], unmap[BACKINGS][SIZES];
 };
 
 struct bench {
 	struct edu edu;
 	int group_fd;
-	char *mem_a, *mem_b;	/* BIG each, populated */
+	/* run.max_len of each backing, populated; NULL if the guest has none */
+	char *mem[BACKINGS];
+	char why_not[BACKINGS][96];	/* why mem[] is NULL */
+	char *mem_a, *mem_b;	/* SWITCH_LEN each: mem[PAGES_4K] and another */
 	struct mech ours, type1;
 	__u32 dev, hwpt_a, hwpt_b;
 	struct samples replace, detach_attach, remap;
@@ -194,41 +230,54 @@ static int mech_unmap(struct mech *m, __u64 iova, size_t len)
 }
 
 /*
- * The device copies the first bytes of the mapped memory to the page after
- * them, through the IOMMU: proof that this mechanism's mapping is the one
- * the device uses.
+ * The device reads the first bytes of a mapping of len bytes of mem and
+ * writes them back near its end (below the device's DMA limit): proof that
+ * this mechanism's mapping is the one the device uses.
  */
-static int prove_dma(struct bench *b, struct mech *m)
+static int prove_dma(struct bench *b, struct mech *m, char *mem, size_t len)
 {
-	char *mem = b->mem_a;
+	size_t reach = IOVA_BASE + len > DMA_LIMIT ? DMA_LIMIT - IOVA_BASE : len;
+	size_t back = reach > 4096 ? reach - 64 : 2048;
 	int err;
 
 	snprintf(mem, 64, "read through %s", m->name);
-	memset(mem + 4096, 0, 64);
-	err = mech_map(m, IOVA_BASE, mem, BIG);
+	memset(mem + back, 0, 64);
+	err = mech_map(m, IOVA_BASE, mem, len);
 	if (err)
 		return err;
 	if (edu_dma(&b->edu, IOVA_BASE, 64, false) ||
-	    edu_dma(&b->edu, IOVA_BASE + 4096, 64, true) ||
-	    memcmp(mem, mem + 4096, 64))
+	    edu_dma(&b->edu, IOVA_BASE + back, 64, true) ||
+	    memcmp(mem, mem + back, 64))
 		err = EIO;
-	return mech_unmap(m, IOVA_BASE, BIG) ?: err;
+	return mech_unmap(m, IOVA_BASE, len) ?: err;
 }
 
-/* Map and unmap each size in turn, timing each call. */
+/* Prove, then map and unmap, each size of each backing in turn, timed. */
 static int time_map_unmap(struct bench *b, struct mech *m)
 {
-	for (int s = 0; s < SIZES; s++) {
-		for (int i = 0; i < sizes[s].rounds; i++) {
-			double t0 = now_us(), t1;
-			int err = mech_map(m, IOVA_BASE, b->mem_a, sizes[s].len);
+	for (int k = 0; k < BACKINGS; k++) {
+		for (int s = 0; b->mem[k] && s < SIZES; s++) {
+			size_t len = sizes[s].len;
+			int rounds = sizes[s].rounds < run.rounds_cap ?
+				     sizes[s].rounds : run.rounds_cap;
+			int err;
 
-			t1 = now_us();
-			err = err ?: mech_unmap(m, IOVA_BASE, sizes[s].len);
+			if (len > run.max_len)
+				break;
+			err = prove_dma(b, m, b->mem[k], len);
 			if (err)
 				return err;
-			add_sample(&m->map[s], t1 - t0);
-			add_sample(&m->unmap[s], now_us() - t1);
+			for (int i = 0; i < rounds; i++) {
+				double t0 = now_us(), t1;
+
+				err = mech_map(m, IOVA_BASE, b->mem[k], len);
+				t1 = now_us();
+				err = err ?: mech_unmap(m, IOVA_BASE, len);
+				if (err)
+					return err;
+				add_sample(&m->map[k][s], t1 - t0);
+				add_sample(&m->unmap[k][s], now_us() - t1);
+			}
 		}
 	}
 	return 0;
@@ -299,7 +348,7 @@ static int ours_setup(struct bench *b)
 
 static int time_switch(struct bench *b, bool straight, struct samples *s)
 {
-	for (int i = 0; i < SWITCH_ROUNDS; i++) {
+	for (int i = 0; i < run.switch_rounds; i++) {
 		__u32 to = i % 2 ? b->hwpt_a : b->hwpt_b;
 		double t0 = now_us();
 		int err = straight ? attach(b, to) : detach(b) ?: attach(b, to);
@@ -336,7 +385,7 @@ static void *switch_loop(void *arg)
 
 /*
  * The device writes its buffer (the same bytes both address spaces hold at
- * IOVA_BASE) to IOVA_BASE + 4 KiB LOSS_DMAS times while another thread
+ * IOVA_BASE) to IOVA_BASE + 4 KiB run.loss_dmas times while another thread
  * switches it back to back: a write that reached neither address space,
  * or only part of it, was lost.
  */
@@ -359,7 +408,7 @@ static int dma_loss(struct bench *b, bool straight)
 	err = pthread_create(&thread, NULL, switch_loop, &sw);
 	if (err)
 		return err;
-	for (n = 0; n < LOSS_DMAS; n++) {
+	for (n = 0; n < run.loss_dmas; n++) {
 		memset(dst_a, 0, LOSS_LEN);
 		memset(dst_b, 0, LOSS_LEN);
 		if (edu_dma(&b->edu, IOVA_BASE + 4096, LOSS_LEN, true)) {
@@ -384,8 +433,8 @@ static int ours_switch(struct bench *b)
 
 	return ioas_alloc(b->ours.fd, &other.ioas) ?:
 	       hwpt_alloc(b, other.ioas, &b->hwpt_b) ?:
-	       mech_map(&b->ours, IOVA_BASE, b->mem_a, BIG) ?:
-	       mech_map(&other, IOVA_BASE, b->mem_b, BIG) ?:
+	       mech_map(&b->ours, IOVA_BASE, b->mem_a, SWITCH_LEN) ?:
+	       mech_map(&other, IOVA_BASE, b->mem_b, SWITCH_LEN) ?:
 	       time_switch(b, true, &b->replace) ?:
 	       time_switch(b, false, &b->detach_attach) ?:
 	       dma_loss(b, true) ?: dma_loss(b, false);
@@ -420,16 +469,17 @@ static int type1_setup(struct bench *b)
 /* type1's way to the other address space: unmap the old, map the new */
 static int type1_remap(struct bench *b)
 {
-	int err = mech_map(&b->type1, IOVA_BASE, b->mem_a, BIG);
+	int err = mech_map(&b->type1, IOVA_BASE, b->mem_a, SWITCH_LEN);
 
-	for (int i = 0; !err && i < REMAP_ROUNDS; i++) {
+	for (int i = 0; !err && i < run.remap_rounds; i++) {
 		double t0 = now_us();
 
-		err = mech_unmap(&b->type1, IOVA_BASE, BIG) ?:
-		      mech_map(&b->type1, IOVA_BASE, i % 2 ? b->mem_a : b->mem_b, BIG);
+		err = mech_unmap(&b->type1, IOVA_BASE, SWITCH_LEN) ?:
+		      mech_map(&b->type1, IOVA_BASE, i % 2 ? b->mem_a : b->mem_b,
+			       SWITCH_LEN);
 		add_sample(&b->remap, now_us() - t0);
 	}
-	return err ?: mech_unmap(&b->type1, IOVA_BASE, BIG);
+	return err ?: mech_unmap(&b->type1, IOVA_BASE, SWITCH_LEN);
 }
 
 /* --- the report ------------------------------------------------------------- */
@@ -439,7 +489,7 @@ static void print_row(const char *label, struct samples *ours,
 {
 	struct figure o = summarise(ours), t = summarise(type1);
 
-	printf("# %-14s %10.0f %8.0f..%-8.0f %10.0f %8.0f..%-8.0f %6.2f\n",
+	printf("# %-14s %10.1f %8.0f..%-8.0f %10.1f %8.0f..%-8.0f %6.2f\n",
 	       label, o.median, o.best, o.worst, t.median, t.best, t.worst,
 	       t.median / o.median);
 }
@@ -459,14 +509,22 @@ static void report(struct bench *b)
 	char label[32];
 
 	printf("#\n# microseconds per call, %d passes each; median, then fastest..slowest round\n",
-	       PASSES);
+	       run.passes);
 	printf("# %-14s %10s %18s %10s %18s %6s\n", "",
 	       "iommu-rep", "", "type1", "", "ratio");
-	for (int s = 0; s < SIZES; s++) {
-		snprintf(label, sizeof(label), "map %s", sizes[s].name);
-		print_row(label, &b->ours.map[s], &b->type1.map[s]);
-		snprintf(label, sizeof(label), "unmap %s", sizes[s].name);
-		print_row(label, &b->ours.unmap[s], &b->type1.unmap[s]);
+	for (int k = 0; k < BACKINGS; k++) {
+		printf("# %s:\n", backing_names[k]);
+		if (!b->mem[k]) {
+			printf("#   skipped: %s\n", b->why_not[k]);
+			continue;
+		}
+		for (int s = 0; s < SIZES && sizes[s].len <= run.max_len; s++) {
+			snprintf(label, sizeof(label), "map %s", sizes[s].name);
+			print_row(label, &b->ours.map[k][s], &b->type1.map[k][s]);
+			snprintf(label, sizeof(label), "unmap %s", sizes[s].name);
+			print_row(label, &b->ours.unmap[k][s],
+				  &b->type1.unmap[k][s]);
+		}
 	}
 	printf("#\n# moving the device to another populated 64 MiB address space:\n");
 	replace = print_switch("iommu-replace, replace", &b->replace);
@@ -485,12 +543,150 @@ static void report(struct bench *b)
 	}
 }
 
-static char *populated(size_t len)
+/* Anonymous memory, 2 MiB aligned, populated; huge: as THP, else 4 KiB pages */
+static char *anonymous(size_t len, bool huge)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	char *p = mmap(NULL, len + HUGE_2M, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	p = (char *)(((uintptr_t)p + HUGE_2M - 1) & ~(HUGE_2M - 1));
+	madvise(p, len, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	memset(p, 0x5a, len);
+	return p;
+}
+
+/*
+ * 4 KiB pages in shuffled physical order: len of anonymous memory faulted
+ * in the order of a permutation of its pages, so that pages next to each
+ * other in the buffer come from faults far apart, and rarely from frames
+ * next to each other.
+ */
+static char *shuffled(size_t len)
+{
+	size_t n = len / 4096;
+	char *p = mmap(NULL, len + HUGE_2M, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	p = (char *)(((uintptr_t)p + HUGE_2M - 1) & ~(HUGE_2M - 1));
+	madvise(p, len, MADV_NOHUGEPAGE);
+	/* an odd stride is prime to n, a power of two */
+	for (size_t i = 0; i < n; i++)
+		memset(p + (i * 40503 + 11) % n * 4096, 0x5a, 4096);
+	return p;
+}
+
+/* How much of the process's anonymous memory is in huge pages, in MiB. */
+static long anon_huge_mib(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	char line[128];
+	long kib = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %ld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib < 0 ? -1 : kib >> 10;
+}
+
+/* nr_hugepages before hugetlb() raised it, to put back at the end; or -1 */
+static long hugepages_before = -1;
+
+static int set_nr_hugepages(long n)
+{
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "w");
+	int err = !f || fprintf(f, "%ld\n", n) < 0;
+
+	if (f)
+		err |= fclose(f);
+	return err ? EIO : 0;
+}
+
+/*
+ * hugetlbfs 2 MiB pages: as many more as len needs, reserved, populated;
+ * the pool goes back to what it was when they are freed (release_hugetlb()).
+ */
+static char *hugetlb(size_t len, char *why, size_t why_len)
+{
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "r");
+	long have = -1;
+	char *p;
+
+	if (f && fscanf(f, "%ld", &have) != 1)
+		have = -1;
+	if (f)
+		fclose(f);
+	if (have < 0 || set_nr_hugepages(have + len / HUGE_2M)) {
+		snprintf(why, why_len, "cannot raise /proc/sys/vm/nr_hugepages");
+		return NULL;
+	}
+	hugepages_before = have;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB |
+		 MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED) {
+		snprintf(why, why_len, "%zu MiB of hugetlbfs 2 MiB pages not available (%s)",
+			 len >> 20, errname(errno));
+		return NULL;
+	}
+	memset(p, 0x5a, len);
+	return p;
+}
+
+/* Free the hugetlbfs pages and shrink the pool back. */
+static void release_hugetlb(char *p, size_t len)
+{
+	if (p)
+		munmap(p, len);
+	if (hugepages_before >= 0)
+		set_nr_hugepages(hugepages_before);
+}
+
+/*
+ * The memory of every backing, and a second 64 MiB to switch to; the huge
+ * pages first, while the guest's memory is not yet fragmented.
+ */
+static int buffers(struct bench *b)
+{
+	long huge;
+
+	b->mem[HUGETLB] = hugetlb(run.max_len, b->why_not[HUGETLB],
+				  sizeof(b->why_not[HUGETLB]));
+	huge = anon_huge_mib();
+	b->mem[THP] = anonymous(run.max_len, true);
+	if (!b->mem[THP]) {
+		snprintf(b->why_not[THP], sizeof(b->why_not[THP]),
+			 "no %zu MiB of memory: %s", run.max_len >> 20,
+			 errname(errno));
+	} else {
+		huge = huge >= 0 ? anon_huge_mib() - huge : -1;
+		if (huge * 2 < (long)(run.max_len >> 20)) {
+			snprintf(b->why_not[THP], sizeof(b->why_not[THP]),
+				 "only %ld of %zu MiB in transparent huge pages",
+				 huge, run.max_len >> 20);
+			munmap(b->mem[THP], run.max_len);
+			b->mem[THP] = NULL;
+		}
+	}
+	b->mem[PAGES_4K] = anonymous(run.max_len > SWITCH_LEN ? run.max_len :
+				     SWITCH_LEN, false);
+	b->mem_b = anonymous(SWITCH_LEN, false);
+	if (!b->mem[PAGES_4K] || !b->mem_b)
+		return ENOMEM;
+	b->mem_a = b->mem[PAGES_4K];
+	b->mem[SCATTERED] = shuffled(run.max_len);
+	if (!b->mem[SCATTERED])
+		snprintf(b->why_not[SCATTERED], sizeof(b->why_not[SCATTERED]),
+			 "no %zu MiB to fault in shuffled: %s", run.max_len >> 20,
+			 errname(errno));
+	printf("# memory: %zu MiB of each backing; transparent huge pages: %ld MiB\n",
+	       run.max_len >> 20, huge);
+	return 0;
 }
 
 /* One pass of iommu-replace: bind, prove, time, and close (which unbinds) */
@@ -498,7 +694,7 @@ static int ours_pass(struct bench *b, int pass)
 {
 	int err;
 
-	err = ours_setup(b) ?: prove_dma(b, &b->ours);
+	err = ours_setup(b) ?: prove_dma(b, &b->ours, b->mem_a, SWITCH_LEN);
 	step(!err, "iommu-replace", "pass %d, iommu-replace: bound, attached to HWPT %u of IOAS %u, DMA through it: %s",
 	     pass, b->hwpt_a, b->ours.ioas, errname(err));
 	err = err ?: time_map_unmap(b, &b->ours) ?: ours_switch(b);
@@ -513,7 +709,7 @@ static int type1_pass(struct bench *b, int pass)
 {
 	int err;
 
-	err = type1_setup(b) ?: prove_dma(b, &b->type1);
+	err = type1_setup(b) ?: prove_dma(b, &b->type1, b->mem_a, SWITCH_LEN);
 	step(!err, "VFIO type1", "pass %d, VFIO type1: group %d in a type1v2 container, DMA through it: %s",
 	     pass, b->edu.group, errname(err));
 	err = err ?: time_map_unmap(b, &b->type1) ?: type1_remap(b);
@@ -525,7 +721,7 @@ static int type1_pass(struct bench *b, int pass)
 	return err;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
 	static struct bench b = {
@@ -535,15 +731,15 @@ int main(void)
 	};
 	int err;
 
-	printf("TAP version 13\n1..%d\n", STEPS);
-	b.mem_a = populated(BIG);
-	b.mem_b = populated(BIG);
-	err = !b.mem_a || !b.mem_b ? ENOMEM :
-	      setrlimit(RLIMIT_MEMLOCK, &unlimited) ? errno :
+	if (argc > 1 && !strcmp(argv[1], "--short"))
+		run = short_run;
+	/* the device, then per pass: ours, ours timed, type1, type1 timed */
+	printf("TAP version 13\n1..%d\n", 1 + 4 * run.passes);
+	err = setrlimit(RLIMIT_MEMLOCK, &unlimited) ? errno : buffers(&b) ?:
 	      -edu_claim_alone(&b.edu, &b.group_fd);
-	step(!err, "device", "edu %s alone in iommu group %d, on vfio-pci; 2 x 64 MiB of memory: %s",
+	step(!err, "device", "edu %s alone in iommu group %d, on vfio-pci; memory of each backing: %s",
 	     b.edu.name, b.edu.group, errname(err));
-	for (int pass = 1; !err && pass <= PASSES; pass++) {
+	for (int pass = 1; !err && pass <= run.passes; pass++) {
 		err = ours_pass(&b, pass);
 		step(!err, "iommu-replace timed", NULL);
 		err = err ?: type1_pass(&b, pass);
@@ -554,5 +750,6 @@ int main(void)
 	if (b.group_fd >= 0)
 		close(b.group_fd);
 	edu_close(&b.edu);
+	release_hugetlb(b.mem[HUGETLB], run.max_len);
 	return failures ? 1 : 0;
 }

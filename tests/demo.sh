@@ -34,7 +34,11 @@ make -s tests >> "$log" 2>&1 || { cat "$log"; exit 1; }
 
 out=$top/build/$prog
 echo "iommu-replace $prog: booting a Debian $kver guest (QEMU TCG, emulated $iommu)"
+# the benchmark keeps 1 GiB of each of four kinds of memory
+memory=2048
+[ "$prog" = bench ] && memory=6144
 tests/qemu/run-lane --kernel "$kver" --topology "$topology" --out "$out" \
+	--memory "$memory" --timeout 1800 --env IORP_PROGRAM_TIMEOUT=1700 \
 	--module prod="build/$kver/prod/iommu_replace.ko" -- "$prog prod $prog"
 
 echo
