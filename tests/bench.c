@@ -42,8 +42,9 @@
  * passes, with the fastest and slowest round beside it; the ratio is
  * type1's median over ours (above 1: iommu-replace is faster). In every
  * pass, before each size and backing is timed, DMA of the edu device
- * through that mapping (its first bytes read, written back near its end)
- * proves it is the one the device uses. The TAP results say only whether
+ * through that mapping (its first bytes read, written back near its end,
+ * or at the end of what the device can reach) proves it is the one the
+ * device uses. The TAP results say only whether
  * each step worked; no figure is judged. Under QEMU TCG absolute times
  * are slow; the ratios are what carries over.
  */
@@ -632,6 +633,9 @@ static char *hugetlb(size_t len, char *why, size_t why_len)
 	if (p == MAP_FAILED) {
 		snprintf(why, why_len, "%zu MiB of hugetlbfs 2 MiB pages not available (%s)",
 			 len >> 20, errname(errno));
+		/* what the pool did get is for the other kinds of memory */
+		set_nr_hugepages(have);
+		hugepages_before = -1;
 		return NULL;
 	}
 	memset(p, 0x5a, len);

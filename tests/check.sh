@@ -324,7 +324,9 @@ build_roots() {
 		# shellcheck disable=SC2086 # the line is words
 		tests/debian-root/build.sh $line > "$out/root-$suite.dir" \
 			2> "$out/logs/root-$suite.log"
-		echo $? > "$out/root-$suite.rc"
+		# whole or not at all: root_ready reads it as soon as it exists
+		echo $? > "$out/root-$suite.rc.tmp" &&
+			mv "$out/root-$suite.rc.tmp" "$out/root-$suite.rc"
 	done
 }
 rm -f "$out"/root-*.rc
@@ -337,8 +339,9 @@ fi
 root_ready() {	# SUITE: sets root_dir
 	local fd
 	while [ ! -f "$out/root-$1.rc" ]; do
-		# the builder gone without a word about this root: failed
-		kill -0 "$roots_pid" 2> /dev/null || [ -f "$out/root-$1.rc" ] ||
+		# the builder gone without a word about this root: failed (our
+		# job table, not kill -0: its PID may be someone else's by now)
+		jobs -pr | grep -qxF "$roots_pid" || [ -f "$out/root-$1.rc" ] ||
 			return 1
 		sleep 1
 	done
