@@ -183,9 +183,29 @@ static struct iorp_access_pin *iorp_find_pin(struct iorp_pages *pages,
 	return NULL;
 }
 
+/*
+ * EFAULT from memory whose process has exited becomes ESRCH: the two are
+ * different answers for VFIO (type1 gives ENODEV or EPERM for the first).
+ * An exited process never comes back, so the answer holds after the fact.
+ */
+static int iorp_access_fault(struct iorp_pages *pages, int ret)
+{
+	return ret == -EFAULT && iorp_pages_owner_gone(pages) ? -ESRCH : ret;
+}
+
+/*
+ * Does the area allow prot? A mapping allows IOMMU_READ and IOMMU_WRITE at
+ * most (its IOMMU_CACHE is the module's, not the user's): any other bit
+ * asked for is refused, as type1 refuses it.
+ */
+static bool iorp_area_allows(struct iorp_area *area, int prot)
+{
+	return !(prot & ~(area->prot & (IOMMU_READ | IOMMU_WRITE)));
+}
+
 struct iorp_pin_walk {
 	struct page **out;
-	bool write;
+	int prot;
 	unsigned long pinned;	/* bytes pinned so far, for unwinding */
 };
 
@@ -202,7 +222,7 @@ static int iorp_pin_piece(struct iorp_area *area, unsigned long offset,
 
 	if (area->unmapping)
 		return -EINVAL;
-	if (walk->write && !(area->prot & IOMMU_WRITE))
+	if (!iorp_area_allows(area, walk->prot))
 		return -EPERM;
 	mutex_lock(&pages->mutex);
 	pin = iorp_find_pin(pages, first, last);
@@ -220,6 +240,7 @@ static int iorp_pin_piece(struct iorp_area *area, unsigned long offset,
 		ret = iorp_pages_hold_access(pages, &pin->node);
 		if (ret) {
 			kfree(pin);
+			ret = iorp_access_fault(pages, ret);
 			goto out_unlock;
 		}
 	}
@@ -272,18 +293,21 @@ static void iorp_access_release_pinrec(struct iorp_access_pinrec *rec)
  * @iova: start of the range
  * @length: bytes, non-zero
  * @out: receives one page per page the range touches
- * @write: the pages will be written (the mapping must be writable)
+ * @prot: what the mappings must allow, IOMMU_READ and/or IOMMU_WRITE (0:
+ *	nothing asked, as iommufd's accesses); with IOMMU_WRITE the pages
+ *	will be written
  *
  * The pages stay pinned, and the range mapped, until
  * iorp_access_unpin_pages() with the same @iova and @length. Return: 0;
  * ENOENT if the range is not fully mapped or the access not attached;
- * EPERM for a write to a read-only mapping; EINVAL for a range being
- * unmapped; ENOMEM or EFAULT when pinning fails.
+ * EPERM if a mapping does not allow @prot; EINVAL for a range being
+ * unmapped; ENOMEM or EFAULT when pinning fails; ESRCH for memory not
+ * pinned yet whose process has exited.
  */
 int iorp_access_pin_pages(struct iorp_access *access, unsigned long iova,
-			  unsigned long length, struct page **out, bool write)
+			  unsigned long length, struct page **out, int prot)
 {
-	struct iorp_pin_walk walk = { .out = out, .write = write };
+	struct iorp_pin_walk walk = { .out = out, .prot = prot };
 	struct iorp_access_pinrec *rec;
 	int ret;
 
@@ -347,7 +371,7 @@ out_unlock:
 
 struct iorp_rw_walk {
 	void *buf;
-	bool write;
+	int prot;
 };
 
 static int iorp_rw_piece(struct iorp_area *area, unsigned long offset,
@@ -356,11 +380,12 @@ static int iorp_rw_piece(struct iorp_area *area, unsigned long offset,
 	struct iorp_rw_walk *walk = arg;
 	int ret;
 
-	if (walk->write && !(area->prot & IOMMU_WRITE))
+	if (!iorp_area_allows(area, walk->prot))
 		return -EPERM;
-	ret = iorp_pages_rw(area->pages, offset, walk->buf, len, walk->write);
+	ret = iorp_pages_rw(area->pages, offset, walk->buf, len,
+			    walk->prot & IOMMU_WRITE);
 	walk->buf += len;
-	return ret;
+	return iorp_access_fault(area->pages, ret);
 }
 
 static const struct iorp_piece_op iorp_rw_op = { .fn = iorp_rw_piece };
@@ -371,16 +396,19 @@ static const struct iorp_piece_op iorp_rw_op = { .fn = iorp_rw_piece };
  * @iova: start of the range
  * @buf: kernel buffer of @length bytes
  * @length: bytes, non-zero
- * @write: copy @buf to the IOVA range (else from it)
+ * @prot: what the mappings must allow, IOMMU_READ and/or IOMMU_WRITE (0:
+ *	nothing asked, as iommufd's accesses); with IOMMU_WRITE @buf is
+ *	copied to the IOVA range, else from it
  *
- * Return: 0; ENOENT if the range is not fully mapped or the access not
- * attached; EPERM for a write to a read-only mapping; EFAULT if memory
- * that is not pinned cannot be reached (its process is gone).
+ * Pinned pages are copied even after their process has exited. Return: 0;
+ * ENOENT if the range is not fully mapped or the access not attached;
+ * EPERM if a mapping does not allow @prot; EFAULT if memory that is not
+ * pinned cannot be reached; ESRCH if such memory's process has exited.
  */
 int iorp_access_rw(struct iorp_access *access, unsigned long iova, void *buf,
-		   unsigned long length, bool write)
+		   unsigned long length, int prot)
 {
-	struct iorp_rw_walk walk = { .buf = buf, .write = write };
+	struct iorp_rw_walk walk = { .buf = buf, .prot = prot };
 	int ret;
 
 	ret = iorp_check_range(iova, length);

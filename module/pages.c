@@ -709,6 +709,18 @@ struct page *iorp_pages_pinned_page(struct iorp_pages *pages,
 }
 
 /**
+ * iorp_pages_owner_gone() - has the process whose memory this is exited?
+ * @pages: the pages
+ *
+ * Once true it stays true: an address space whose users have all gone
+ * never gets one back.
+ */
+bool iorp_pages_owner_gone(struct iorp_pages *pages)
+{
+	return !atomic_read(&pages->mm->mm_users);
+}
+
+/**
  * iorp_pages_rw() - copy between a kernel buffer and the user memory
  * @pages: the pages
  * @offset: byte offset from pages->uaddr

@@ -447,7 +447,10 @@ static int iorp_test_access_pages(struct iorp_ucmd *ucmd,
 	 */
 	mutex_lock(&staccess->lock);
 	ret = iorp_access_pin_pages(staccess->access, iova, length, pages,
-				    cmd->access_pages.flags & MOCK_FLAGS_ACCESS_WRITE);
+				    cmd->access_pages.flags &
+				    MOCK_FLAGS_ACCESS_WRITE ? IOMMU_WRITE : 0);
+	if (ret == -ESRCH)	/* an exited process: iommufd says EFAULT */
+		ret = -EFAULT;
 	if (ret)
 		goto out_unlock;
 	if (cmd->access_pages.uptr) {
@@ -554,7 +557,10 @@ static int iorp_test_access_rw(struct iorp_ucmd *ucmd,
 			ret = -EFAULT;
 			break;
 		}
-		ret = iorp_access_rw(staccess->access, iova, bounce, n, write);
+		ret = iorp_access_rw(staccess->access, iova, bounce, n,
+				     write ? IOMMU_WRITE : 0);
+		if (ret == -ESRCH)	/* an exited process: iommufd says EFAULT */
+			ret = -EFAULT;
 		if (ret)
 			break;
 		if (!write && copy_to_user(uptr, bounce, n)) {

@@ -799,9 +799,12 @@ static int iorp_vfio_pin_range(dma_addr_t user_iova, int npage,
 /*
  * vfio_pin_pages(): the npage pages from the one holding user_iova, each
  * pinned on its own, so a driver may unpin them one by one (type1's
- * granularity). Return: npage; EINVAL for a device that may not pin or
- * IOVA not mapped; EPERM for a write pin of a read-only mapping; EACCES on
- * a VFIO_TYPE1_IOMMU container (type1 pins for v2 only).
+ * granularity). Return, as type1's: npage; EINVAL for a device that may
+ * not pin or IOVA not mapped; EPERM for a pin a mapping does not allow
+ * (any prot but IOMMU_READ and IOMMU_WRITE, and those the mapping lacks);
+ * ENODEV for memory not pinned whose process has exited (memory pinned,
+ * as a device's domain holds it, is pinned again where type1 says ENODEV);
+ * EACCES on a VFIO_TYPE1_IOMMU container (type1 pins for v2 only).
  */
 static int iorp_vfio_pin_pages(void *data, struct iommu_group *iommu_group,
 			       dma_addr_t user_iova, int npage, int prot,
@@ -823,7 +826,7 @@ static int iorp_vfio_pin_pages(void *data, struct iommu_group *iommu_group,
 	for (i = 0; i < npage; i++) {
 		ret = iorp_access_pin_pages(container->access,
 					    iova + i * PAGE_SIZE, PAGE_SIZE,
-					    &pages[i], prot & IOMMU_WRITE);
+					    &pages[i], prot);
 		if (ret)
 			goto out_unpin;
 	}
@@ -833,7 +836,9 @@ out_unpin:
 	while (i--)
 		iorp_access_unpin_pages(container->access,
 					iova + i * PAGE_SIZE, PAGE_SIZE);
-	return ret == -ENOENT ? -EINVAL : ret;
+	if (ret == -ENOENT)
+		return -EINVAL;
+	return ret == -ESRCH ? -ENODEV : ret;
 }
 
 /* vfio_unpin_pages(): VFIO checked 0 < npage <= VFIO_PIN_PAGES_MAX_ENTRIES */
@@ -853,8 +858,11 @@ static void iorp_vfio_unpin_pages(void *data, dma_addr_t user_iova, int npage)
 
 /*
  * vfio_dma_rw(): a copy by the CPU at IOVA of the attached IOAS; nothing
- * stays pinned. EINVAL for IOVA not mapped, EPERM for a write to a
- * read-only mapping, as type1.
+ * stays pinned. As type1: EINVAL for IOVA not mapped; EPERM for a mapping
+ * that is not readable, a write to one that is not writable, and memory
+ * not pinned whose process has exited. (Pinned memory is copied after its
+ * process has exited, where type1 says EPERM: it copies through the
+ * process's address space.)
  */
 static int iorp_vfio_dma_rw(void *data, dma_addr_t user_iova, void *buf,
 			    size_t count, bool write)
@@ -864,8 +872,11 @@ static int iorp_vfio_dma_rw(void *data, dma_addr_t user_iova, void *buf,
 
 	if (!container->type1 || user_iova > ULONG_MAX)
 		return -EINVAL;
-	ret = iorp_access_rw(container->access, user_iova, buf, count, write);
-	return ret == -ENOENT || ret == -EOVERFLOW ? -EINVAL : ret;
+	ret = iorp_access_rw(container->access, user_iova, buf, count,
+			     IOMMU_READ | (write ? IOMMU_WRITE : 0));
+	if (ret == -ENOENT || ret == -EOVERFLOW)
+		return -EINVAL;
+	return ret == -ESRCH ? -EPERM : ret;
 }
 
 /*

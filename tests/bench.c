@@ -14,7 +14,12 @@
  *                and every page is an IOMMU mapping of its own), by
  *                transparent huge pages and by
  *                hugetlbfs 2 MiB pages (a backing the guest cannot provide
- *                is reported as skipped, with the reason).
+ *                is reported as skipped, with the reason). The same
+ *                MAP_DMA and UNMAP_DMA are timed a third time on a type1v2
+ *                container of iommu-replace's type1 mode (the module
+ *                loaded again with vfio_type1=1, so the container is ours
+ *                and unmodified type1 VMMs get it): what such a VMM gains
+ *                or loses by the switch.
  *   switch       moving the device from one populated 64 MiB address space
  *                to another: IOMMU_REPLACE_DEVICE_ATTACH straight onto the
  *                other HWPT (replace), detach then attach, and what type1
@@ -35,12 +40,16 @@
  * one pass of the sizes up to 2 MiB, two rounds each; its figures mean
  * nothing.
  *
- * The two mechanisms take turns, run.passes times each (the device is bound
- * to iommu-replace, then its group is put in a container, and so on), so
- * that whatever slows the guest for a while (TCG warming up, the host's
- * load) falls on both. Each figure is the median of all rounds of all
- * passes, with the fastest and slowest round beside it; the ratio is
- * type1's median over ours (above 1: iommu-replace is faster). In every
+ * The three mechanisms take turns, run.passes times each (the device is
+ * bound to iommu-replace, then its group is put in a type1 container, then
+ * the module is loaded again in type1 mode and the group put in a
+ * container of ours, and so on), so that whatever slows the guest for a
+ * while (TCG warming up, the host's load) falls on all. Each figure is the
+ * median of all rounds of all passes, with the fastest and slowest round
+ * beside it; a ratio is type1's median over ours (above 1: iommu-replace
+ * is faster). Type1 mode is skipped, with the reason, when the module was
+ * not loaded from a file the program knows (IORP_KO) or has no VFIO
+ * backend for this kernel. In every
  * pass, before each size and backing is timed, DMA of the edu device
  * through that mapping (its first bytes read, written back near its end,
  * or at the end of what the device can reach) proves it is the one the
@@ -139,7 +148,8 @@ struct bench {
 	char *mem[BACKINGS];
 	char why_not[BACKINGS][96];	/* why mem[] is NULL */
 	char *mem_a, *mem_b;	/* SWITCH_LEN each: mem[PAGES_4K] and another */
-	struct mech ours, type1;
+	struct mech ours, type1, type1_mode;
+	char type1_mode_skipped[96];	/* why type1 mode was not timed */
 	__u32 dev, hwpt_a, hwpt_b;
 	struct samples replace, detach_attach, remap;
 	/* DMA across switches: [0] replace, [1] detach + attach */
@@ -178,7 +188,7 @@ static struct figure summarise(struct samples *s)
 	};
 }
 
-/* --- the two mechanisms ---------------------------------------------------- */
+/* --- the mechanisms ---------------------------------------------------------- */
 
 static int mech_map(struct mech *m, __u64 iova, void *va, size_t len)
 {
@@ -443,7 +453,11 @@ static int ours_switch(struct bench *b)
 
 /* --- VFIO type1 ------------------------------------------------------------- */
 
-static int type1_setup(struct bench *b)
+/*
+ * The group in a new type1v2 container, kept in m->fd; ours tells whose
+ * backend must serve it: iommu-replace's type1 mode, or the kernel's.
+ */
+static int type1_setup(struct bench *b, struct mech *m, bool ours)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
 	int fd, err;
@@ -455,7 +469,7 @@ static int type1_setup(struct bench *b)
 	fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return errno;
-	b->type1.fd = fd;
+	m->fd = fd;
 	if (ioctl(fd, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
 	    ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) != 1)
 		return ENOTSUP;
@@ -463,8 +477,15 @@ static int type1_setup(struct bench *b)
 		return errno;
 	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
 		return EBUSY;
-	return call(b->group_fd, VFIO_GROUP_SET_CONTAINER, &fd) ?:
-	       call(fd, VFIO_SET_IOMMU, (void *)(uintptr_t)VFIO_TYPE1v2_IOMMU);
+	err = call(b->group_fd, VFIO_GROUP_SET_CONTAINER, &fd) ?:
+	      call(fd, VFIO_SET_IOMMU, (void *)(uintptr_t)VFIO_TYPE1v2_IOMMU);
+	if (err)
+		return err;
+	/* a set container asks its backend alone: ours knows its own type */
+	if ((ioctl(fd, VFIO_CHECK_EXTENSION, IOMMU_REPLACE_VFIO_TYPE) == 1) !=
+	    ours)
+		return EPROTO;
+	return 0;
 }
 
 /* type1's way to the other address space: unmap the old, map the new */
@@ -485,14 +506,21 @@ static int type1_remap(struct bench *b)
 
 /* --- the report ------------------------------------------------------------- */
 
+/* ours, type1 and their ratio; type1 mode and its ratio if it was timed */
 static void print_row(const char *label, struct samples *ours,
-		      struct samples *type1)
+		      struct samples *type1, struct samples *type1_mode)
 {
-	struct figure o = summarise(ours), t = summarise(type1);
+	struct figure o = summarise(ours), t = summarise(type1), m;
 
-	printf("# %-14s %10.1f %8.0f..%-8.0f %10.1f %8.0f..%-8.0f %6.2f\n",
+	printf("# %-14s %10.1f %8.0f..%-8.0f %10.1f %8.0f..%-8.0f %6.2f",
 	       label, o.median, o.best, o.worst, t.median, t.best, t.worst,
 	       t.median / o.median);
+	if (type1_mode->n) {
+		m = summarise(type1_mode);
+		printf(" %10.1f %8.0f..%-8.0f %6.2f", m.median, m.best, m.worst,
+		       t.median / m.median);
+	}
+	printf("\n");
 }
 
 static double print_switch(const char *label, struct samples *s)
@@ -511,8 +539,14 @@ static void report(struct bench *b)
 
 	printf("#\n# microseconds per call, %d passes each; median, then fastest..slowest round\n",
 	       run.passes);
-	printf("# %-14s %10s %18s %10s %18s %6s\n", "",
-	       "iommu-rep", "", "type1", "", "ratio");
+	if (*b->type1_mode_skipped)
+		printf("# %-14s %10s %18s %10s %18s %6s\n# (type1 mode skipped: %s)\n",
+		       "", "iommu-rep", "", "type1", "", "ratio",
+		       b->type1_mode_skipped);
+	else
+		printf("# %-14s %10s %18s %10s %18s %6s %10s %18s %6s\n", "",
+		       "iommu-rep", "", "type1", "", "ratio", "type1 mode", "",
+		       "ratio");
 	for (int k = 0; k < BACKINGS; k++) {
 		printf("# %s:\n", backing_names[k]);
 		if (!b->mem[k]) {
@@ -521,10 +555,11 @@ static void report(struct bench *b)
 		}
 		for (int s = 0; s < SIZES && sizes[s].len <= run.max_len; s++) {
 			snprintf(label, sizeof(label), "map %s", sizes[s].name);
-			print_row(label, &b->ours.map[k][s], &b->type1.map[k][s]);
+			print_row(label, &b->ours.map[k][s], &b->type1.map[k][s],
+				  &b->type1_mode.map[k][s]);
 			snprintf(label, sizeof(label), "unmap %s", sizes[s].name);
 			print_row(label, &b->ours.unmap[k][s],
-				  &b->type1.unmap[k][s]);
+				  &b->type1.unmap[k][s], &b->type1_mode.unmap[k][s]);
 		}
 	}
 	printf("#\n# moving the device to another populated 64 MiB address space:\n");
@@ -708,20 +743,86 @@ static int ours_pass(struct bench *b, int pass)
 	return err;
 }
 
+/* Take the group out of a type1 container and close it. */
+static void type1_close(struct bench *b, struct mech *m)
+{
+	if (m->fd >= 0) {
+		ioctl(b->group_fd, VFIO_GROUP_UNSET_CONTAINER);
+		close(m->fd);
+	}
+	m->fd = -1;
+}
+
 /* One pass of type1: a container for the group, prove, time, take it out */
 static int type1_pass(struct bench *b, int pass)
 {
 	int err;
 
-	err = type1_setup(b) ?: prove_dma(b, &b->type1, b->mem_a, SWITCH_LEN);
+	err = type1_setup(b, &b->type1, false) ?:
+	      prove_dma(b, &b->type1, b->mem_a, SWITCH_LEN);
 	step(!err, "VFIO type1", "pass %d, VFIO type1: group %d in a type1v2 container, DMA through it: %s",
 	     pass, b->edu.group, errname(err));
 	err = err ?: time_map_unmap(b, &b->type1) ?: type1_remap(b);
-	if (b->type1.fd >= 0) {
-		ioctl(b->group_fd, VFIO_GROUP_UNSET_CONTAINER);
-		close(b->type1.fd);
+	type1_close(b, &b->type1);
+	return err;
+}
+
+/*
+ * iommu-replace loaded again from the suite's file, in type1 mode or not.
+ * A file closed a moment ago may still hold the module (its release runs
+ * later): a few tries, 100 ms apart. 0 or an errno.
+ */
+static int ours_reload(bool type1_mode)
+{
+	int err;
+
+	for (int tries = 0; tries < 50; tries++) {
+		err = edu_unload_ours();
+		if (err != EWOULDBLOCK)
+			break;
+		usleep(100 * 1000);
 	}
-	b->type1.fd = -1;
+	if (err && err != ENOENT)
+		return err;
+	return -edu_load_ours(type1_mode ? "vfio_type1=1" : NULL);
+}
+
+/*
+ * One pass of type1 mode: the module in type1 mode, a container for the
+ * group (ours now), prove, time, take it out, the module loaded as it was
+ * (also after a failure). Two results, both skipped when type1 mode cannot
+ * be had, with the reason. The module's counters start again with each
+ * load, so the suite's final "nothing left" check sees the last load only.
+ */
+static int type1_mode_pass(struct bench *b, int pass)
+{
+	const char *ko = getenv("IORP_KO");
+	char *why = b->type1_mode_skipped;
+	size_t why_len = sizeof(b->type1_mode_skipped);
+	const char *failed = "timing";
+	int err, back;
+
+	if (!ko || !*ko)
+		snprintf(why, why_len, "the module file is not known (no IORP_KO)");
+	else if (!edu_module_param_set("vfio_backend"))
+		snprintf(why, why_len, "the module has no VFIO backend for this kernel");
+	if (*why) {
+		printf("ok %d - iommu-replace type1 mode # SKIP %s\n", ++step_no, why);
+		printf("ok %d - iommu-replace type1 mode timed # SKIP %s\n", ++step_no, why);
+		return 0;
+	}
+	err = ours_reload(true) ?: type1_setup(b, &b->type1_mode, true) ?:
+	      prove_dma(b, &b->type1_mode, b->mem_a, SWITCH_LEN);
+	step(!err, "iommu-replace type1 mode", "pass %d, iommu-replace loaded again with vfio_type1=1: group %d in a type1v2 container of ours, DMA through it: %s",
+	     pass, b->edu.group, errname(err));
+	err = err ?: time_map_unmap(b, &b->type1_mode);
+	type1_close(b, &b->type1_mode);
+	back = ours_reload(false);
+	if (!err && back)
+		failed = "loading iommu-replace again without vfio_type1";
+	err = err ?: back;
+	step(!err, "iommu-replace type1 mode timed", err ? "pass %d, %s: %s" : NULL,
+	     pass, failed, errname(err));
 	return err;
 }
 
@@ -732,13 +833,14 @@ int main(int argc, char **argv)
 		.group_fd = -1,
 		.ours = { .name = "iommu-replace", .fd = -1 },
 		.type1 = { .name = "VFIO type1", .fd = -1 },
+		.type1_mode = { .name = "iommu-replace type1 mode", .fd = -1 },
 	};
 	int err;
 
 	if (argc > 1 && !strcmp(argv[1], "--short"))
 		run = short_run;
-	/* the device, then per pass: ours, ours timed, type1, type1 timed */
-	printf("TAP version 13\n1..%d\n", 1 + 4 * run.passes);
+	/* the device, then per pass: ours, type1, type1 mode, each timed */
+	printf("TAP version 13\n1..%d\n", 1 + 6 * run.passes);
 	err = setrlimit(RLIMIT_MEMLOCK, &unlimited) ? errno : buffers(&b) ?:
 	      -edu_claim_alone(&b.edu, &b.group_fd);
 	step(!err, "device", "edu %s alone in iommu group %d, on vfio-pci; memory of each backing: %s",
@@ -748,6 +850,7 @@ int main(int argc, char **argv)
 		step(!err, "iommu-replace timed", NULL);
 		err = err ?: type1_pass(&b, pass);
 		step(!err, "VFIO type1 timed", NULL);
+		err = err ?: type1_mode_pass(&b, pass);
 	}
 	if (!failures)
 		report(&b);

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -220,6 +221,43 @@ static inline int edu_load_module(const char *name)
 	kmod_module_unref_list(list);
 	kmod_unref(ctx);
 	return ret < 0 ? ret : 0;
+}
+
+/*
+ * Load the module file the guest loaded for this suite (IORP_KO) again,
+ * with the suite's parameters (IORP_KO_PARAMS) and then extra ones (NULL
+ * for none). 0 or a negative errno.
+ */
+static inline int edu_load_ours(const char *extra)
+{
+	const char *ko = getenv("IORP_KO"), *params = getenv("IORP_KO_PARAMS");
+	struct kmod_module *mod;
+	struct kmod_ctx *ctx;
+	char all[256];
+	int ret;
+
+	if (!ko || !*ko)
+		return -ENOENT;
+	if (snprintf(all, sizeof(all), "%s %s", params ? params : "",
+		     extra ? extra : "") >= (int)sizeof(all))
+		return -E2BIG;
+	ctx = kmod_new(NULL, NULL);
+	if (!ctx)
+		return -ENOMEM;
+	ret = kmod_module_new_from_path(ctx, ko, &mod);
+	if (!ret) {
+		ret = kmod_module_insert_module(mod, 0, all);
+		kmod_module_unref(mod);
+	}
+	kmod_unref(ctx);
+	return ret;
+}
+
+/* Unload iommu_replace, without waiting for its users; 0 or an errno. */
+static inline int edu_unload_ours(void)
+{
+	return syscall(__NR_delete_module, "iommu_replace", O_NONBLOCK) ?
+	       errno : 0;
 }
 
 /* Load vfio-pci and its dependencies (the debug kernel has it built in). */

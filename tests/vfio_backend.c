@@ -457,35 +457,6 @@ TEST_F(hw, vfio_killed_vmm_leaves_nothing)
 	EXPECT_EQ(0, bind_dev(self->fd, e, self->pair_group_fd, NULL));
 }
 
-/* Unload iommu_replace; 0 or an errno. */
-static int unload_module(void)
-{
-	return syscall(__NR_delete_module, "iommu_replace", O_NONBLOCK) ?
-	       errno : 0;
-}
-
-/* Load the suite's module file again, with the suite's parameters. */
-static int reload_module(void)
-{
-	const char *ko = getenv("IORP_KO");
-	struct kmod_module *mod;
-	struct kmod_ctx *ctx;
-	int ret;
-
-	if (!ko)
-		return -EINVAL;
-	ctx = kmod_new(NULL, NULL);
-	if (!ctx)
-		return -ENOMEM;
-	ret = kmod_module_new_from_path(ctx, ko, &mod);
-	if (!ret) {
-		ret = kmod_module_insert_module(mod, 0, getenv("IORP_KO_PARAMS"));
-		kmod_module_unref(mod);
-	}
-	kmod_unref(ctx);
-	return ret;
-}
-
 TEST_F(hw, vfio_module_unloads_and_loads_while_vfio_is_busy)
 {
 	int c, c1, device_fd;
@@ -500,10 +471,10 @@ TEST_F(hw, vfio_module_unloads_and_loads_while_vfio_is_busy)
 	ASSERT_LE(0, c);
 	ASSERT_EQ(0, container_set(c, self->pair_group_fd,
 				   IOMMU_REPLACE_VFIO_TYPE));
-	EXPECT_EQ(EWOULDBLOCK, unload_module());
+	EXPECT_EQ(EWOULDBLOCK, edu_unload_ours());
 	/* until the group leaves it (closing the container is not enough) */
 	close(c);
-	EXPECT_EQ(EWOULDBLOCK, unload_module());
+	EXPECT_EQ(EWOULDBLOCK, edu_unload_ours());
 	ASSERT_EQ(0, ioctl(self->pair_group_fd, VFIO_GROUP_UNSET_CONTAINER));
 
 	/* VFIO busy with type1: a device in use, then ours goes and comes */
@@ -515,13 +486,13 @@ TEST_F(hw, vfio_module_unloads_and_loads_while_vfio_is_busy)
 	device_fd = ioctl(self->bridged_group_fd, VFIO_GROUP_GET_DEVICE_FD,
 			  self->bridged[0]->name);
 	ASSERT_LE(0, device_fd) TH_LOG("GET_DEVICE_FD: %s", strerror(errno));
-	ASSERT_EQ(0, unload_module());
+	ASSERT_EQ(0, edu_unload_ours());
 	EXPECT_EQ('?', backend_registered());
 	c = open_container();
 	ASSERT_LE(0, c);
 	EXPECT_EQ(0, check_extension(c, IOMMU_REPLACE_VFIO_TYPE));
 	close(c);
-	ASSERT_EQ(0, reload_module());
+	ASSERT_EQ(0, edu_load_ours(NULL));
 	EXPECT_EQ('Y', backend_registered());
 	c = open_container();
 	ASSERT_LE(0, c);

@@ -1310,6 +1310,8 @@ TEST_F(t1, replace_extension_group_left_blocked)
  * tests run on both backends; where they differ the test says so.
  */
 #define IOVA_RO		0x300000ULL	/* a read-only mapping */
+#define IOVA_WO		0x400000ULL	/* a write-only mapping */
+#define IOVA_GONE	0x500000ULL	/* memory of a process that exited */
 #define EMU_PAGES	16
 
 FIXTURE(emu) {
@@ -1535,6 +1537,67 @@ TEST_F(emu, pin_rw_and_unmap)
 	EXPECT_EQ(EINVAL, emu_rw(self->device_fd, IORP_EMU_DMA_RW, IOVA_V,
 				 got, 16, false));
 	/* the read-only page's pin is left to the close */
+}
+
+/*
+ * A mapping the device may only write: type1 wants every copy's mapping
+ * readable, and a pin's mapping to allow what the driver asks (the test
+ * driver asks IOMMU_READ, and IOMMU_WRITE for a write), so both are
+ * refused with EPERM, and nothing is pinned.
+ */
+TEST_F(emu, write_only_mapping_refuses_pins_and_copies)
+{
+	unsigned char got[16] = "written";
+
+	emu_open(_metadata, self, IORP_EMU_DEV_UNMAP, VFIO_TYPE1v2_IOMMU);
+	ASSERT_EQ(0, map_dma(self->container, IOVA_WO, self->buf2, SZ_4K,
+			     VFIO_DMA_MAP_FLAG_WRITE));
+	EXPECT_EQ(EPERM, emu_pin(self->device_fd, IOVA_WO, 1, false));
+	EXPECT_EQ(EPERM, emu_pin(self->device_fd, IOVA_WO, 1, true));
+	EXPECT_EQ(EPERM, emu_rw(self->device_fd, IORP_EMU_DMA_RW, IOVA_WO,
+				got, sizeof(got), false));
+	EXPECT_EQ(EPERM, emu_rw(self->device_fd, IORP_EMU_DMA_RW, IOVA_WO,
+				got, sizeof(got), true));
+	EXPECT_NE(0, memcmp(self->buf2, got, sizeof(got)));
+	EXPECT_EQ(0, emu_status(_metadata, self->device_fd).pinned);
+}
+
+/*
+ * Memory mapped by a process that has exited, never pinned: a pin is
+ * refused with ENODEV and a copy with EPERM (type1's errnos: it pins and
+ * copies through that process's address space), and the unmap still works.
+ */
+TEST_F(emu, memory_of_an_exited_process)
+{
+	unsigned char got[16];
+	uint64_t size = SZ_4K;
+	int status;
+	pid_t pid;
+
+	emu_open(_metadata, self, IORP_EMU_DEV_UNMAP, VFIO_TYPE1v2_IOMMU);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* a page of the child's own, mapped through the shared fd */
+		char *mem = mmap(NULL, SZ_4K, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (mem == MAP_FAILED)
+			_exit(2);
+		memset(mem, 0x3c, SZ_4K);
+		_exit(map_dma(self->container, IOVA_GONE, mem, SZ_4K, RW) ?
+		      3 : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("the child could not map");
+
+	EXPECT_EQ(ENODEV, emu_pin(self->device_fd, IOVA_GONE, 1, false));
+	EXPECT_EQ(EPERM, emu_rw(self->device_fd, IORP_EMU_DMA_RW, IOVA_GONE,
+				got, sizeof(got), false));
+	EXPECT_EQ(0, emu_status(_metadata, self->device_fd).pinned);
+	ASSERT_EQ(0, unmap_dma(self->container, IOVA_GONE, &size, 0));
+	EXPECT_EQ(SZ_4K, size);
 }
 
 /*

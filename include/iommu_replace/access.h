@@ -87,10 +87,10 @@ int iorp_access_attach(struct iorp_access *access, u32 ioas_id);
 int iorp_access_replace(struct iorp_access *access, u32 ioas_id);
 void iorp_access_detach(struct iorp_access *access);
 int iorp_access_pin_pages(struct iorp_access *access, unsigned long iova,
-			  unsigned long length, struct page **out, bool write);
+			  unsigned long length, struct page **out, int prot);
 void iorp_access_unpin_pages(struct iorp_access *access, unsigned long iova,
 			     unsigned long length);
 int iorp_access_rw(struct iorp_access *access, unsigned long iova, void *buf,
-		   unsigned long length, bool write);
+		   unsigned long length, int prot);
 
 #endif /* IORP_ACCESS_H */

@@ -282,6 +282,7 @@ void iorp_pages_unhold_access(struct iorp_pages *pages,
 			      struct interval_tree_node *node);
 struct page *iorp_pages_pinned_page(struct iorp_pages *pages,
 				    unsigned long index);
+bool iorp_pages_owner_gone(struct iorp_pages *pages);
 int iorp_pages_rw(struct iorp_pages *pages, unsigned long offset, void *buf,
 		  unsigned long length, bool write);
 void iorp_set_temp_memory_limit(size_t bytes);
