@@ -5,10 +5,12 @@
  *
  * Pins: each pin call is recorded in access->pins with the IOAS it was made
  * in, so an unpin finds its pages even after the access moved to another
- * IOAS. In the IO page table a pin becomes, per area it covers, a shared
- * struct iorp_access_pin holder of the pages (users counts identical
- * ranges) and one count in area->num_accesses, which makes an unmap of the
- * area ask the accesses to unpin first.
+ * IOAS (or finds that the module released them: a pin the driver kept
+ * through every request to drop it when the access moved). In the IO page
+ * table a pin becomes, per area it covers, a shared struct iorp_access_pin
+ * holder of the pages (users counts identical ranges) and one count in
+ * area->num_accesses, which makes an unmap of the area ask the accesses to
+ * unpin first.
  *
  * Locking (order: locking.h): access->lock guards the access's IOAS and pin
  * records; area->num_accesses and the access pin holders are guarded by
@@ -27,7 +29,9 @@
 /**
  * struct iorp_access_pinrec - one pin call of an access
  * @node: in access->pins
- * @ioas: the IOAS the pages were pinned in
+ * @ioas: the IOAS the pages were pinned in; NULL once the module released
+ *	the pages itself, the driver having kept them past every request
+ *	(the record waits for the driver's unpin, or the access's end)
  * @iova: the IOVA range pinned
  * @length: its length
  */
@@ -274,15 +278,25 @@ static int iorp_unpin_piece(struct iorp_area *area, unsigned long offset,
 static const struct iorp_piece_op iorp_pin_op = { .fn = iorp_pin_piece };
 static const struct iorp_piece_op iorp_unpin_op = { .fn = iorp_unpin_piece };
 
-/* Release one pin call's pages (access->lock held). */
-static void iorp_access_release_pinrec(struct iorp_access_pinrec *rec)
+/* Release one pin call's pages, if the module has not (access->lock held). */
+static void iorp_access_unpin_rec(struct iorp_access_pinrec *rec)
 {
-	struct iorp_iopt *iopt = &rec->ioas->iopt;
+	struct iorp_iopt *iopt;
 
+	if (!rec->ioas)
+		return;
+	iopt = &rec->ioas->iopt;
 	down_read(&iopt->iova_rwsem);
 	WARN_ON(iorp_walk_pieces(iopt, rec->iova, rec->length, false,
 				 &iorp_unpin_op, NULL));
 	up_read(&iopt->iova_rwsem);
+	rec->ioas = NULL;
+}
+
+/* Release one pin call's pages and forget it (access->lock held). */
+static void iorp_access_release_pinrec(struct iorp_access_pinrec *rec)
+{
+	iorp_access_unpin_rec(rec);
 	list_del(&rec->node);
 	kfree(rec);
 }
@@ -350,6 +364,9 @@ out_unlock:
  * @access: the access
  * @iova: as given to the pin
  * @length: as given to the pin
+ *
+ * A pin the module already released (the driver kept it through every
+ * request when the access moved) is only forgotten now.
  */
 void iorp_access_unpin_pages(struct iorp_access *access, unsigned long iova,
 			     unsigned long length)
@@ -490,18 +507,21 @@ static void iorp_access_unmap_old(struct iorp_access *access,
 	}
 }
 
-/* Pins the driver left behind in ioas, a driver bug: release them. */
+/*
+ * Pins the driver left behind in ioas, a driver bug: release their pages.
+ * The records stay until the driver unpins, so that unpin is no surprise.
+ */
 static void iorp_access_drop_pins(struct iorp_access *access,
 				  struct iorp_ioas *ioas)
 {
-	struct iorp_access_pinrec *rec, *next;
+	struct iorp_access_pinrec *rec;
 
 	mutex_lock(&access->lock);
-	list_for_each_entry_safe(rec, next, &access->pins, node) {
+	list_for_each_entry(rec, &access->pins, node) {
 		if (rec->ioas != ioas)
 			continue;
 		WARN_ONCE(1, "iommu_replace: access driver kept a pin after unmap\n");
-		iorp_access_release_pinrec(rec);
+		iorp_access_unpin_rec(rec);
 	}
 	mutex_unlock(&access->lock);
 }
@@ -621,10 +641,16 @@ void iorp_access_detach(struct iorp_access *access)
  */
 void iorp_access_destroy(struct iorp_access *access)
 {
+	struct iorp_access_pinrec *rec, *next;
 	struct file *file = access->ctx->file;
 
 	iorp_access_detach(access);
-	WARN_ON(!list_empty(&access->pins));
+	/* only pins the module released are left, and never unpinned */
+	list_for_each_entry_safe(rec, next, &access->pins, node) {
+		WARN_ON(rec->ioas);
+		list_del(&rec->node);
+		kfree(rec);
+	}
 	mutex_destroy(&access->lock);
 	mutex_destroy(&access->attach_lock);
 	kfree(access);

@@ -594,6 +594,94 @@ static inline int access_rw(int fd, int access_fd, __u32 flags, __u64 iova,
 	return ioctl_errno(fd, IOMMU_TEST_CMD, &cmd);
 }
 
+/* Move an access to another IOAS (the driver is asked to unpin first) */
+static inline int access_replace_ioas(int fd, int access_fd, __u32 ioas)
+{
+	struct iommu_test_cmd cmd =
+		TEST_CMD(IOMMU_TEST_OP_ACCESS_REPLACE_IOAS, (__u32)access_fd);
+
+	cmd.access_replace_ioas.ioas_id = ioas;
+	return ioctl_errno(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+/* --- a kernel WARN provoked on purpose ------------------------------------ */
+
+/*
+ * A test that provokes the module's WARN for a driver bug the module
+ * survives brackets it with these. The guests boot with panic_on_warn=1,
+ * and tests/qemu/run-lane fails a lane whose kernel log holds a WARNING
+ * line. expect_warn_begin() lifts the panic and writes a marker naming
+ * the WARN's text to the kernel log; expect_warn_end() counts how many
+ * times the text was logged since (through /dev/kmsg), writes the closing
+ * marker and puts the panic back. run-lane passes over the first WARNING
+ * line between the markers that follows the text, and no other.
+ */
+#define EXPECT_WARN_MARK	"iommu-replace test: expected WARN"
+#define PANIC_ON_WARN		"/proc/sys/kernel/panic_on_warn"
+
+struct expected_warn {
+	const char *text;
+	int kmsg;		/* /dev/kmsg, read from the first marker on */
+	char panic_on_warn[8];	/* as it was */
+};
+
+static inline int write_string(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return errno;
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		ret = errno ? errno : EIO;
+	close(fd);
+	return ret;
+}
+
+static inline void expect_warn_begin(struct __test_metadata *_metadata,
+				     struct expected_warn *w, const char *text)
+{
+	char mark[256];
+	FILE *f;
+
+	w->text = text;
+	f = fopen(PANIC_ON_WARN, "r");
+	ASSERT_NE(NULL, f) TH_LOG("%s: %s", PANIC_ON_WARN, strerror(errno));
+	ASSERT_NE(NULL, fgets(w->panic_on_warn, sizeof(w->panic_on_warn), f));
+	fclose(f);
+	w->kmsg = open("/dev/kmsg", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, w->kmsg);
+	ASSERT_LE(0, lseek(w->kmsg, 0, SEEK_END));
+	ASSERT_EQ(0, write_string(PANIC_ON_WARN, "0"));
+	/* <3>: an error, so it reaches the console whatever its loglevel */
+	snprintf(mark, sizeof(mark), "<3>" EXPECT_WARN_MARK " begin: %s", text);
+	ASSERT_LT(0, write(w->kmsg, mark, strlen(mark)));
+}
+
+/* How many times the text was logged since expect_warn_begin() */
+static inline int expect_warn_end(struct __test_metadata *_metadata,
+				  struct expected_warn *w)
+{
+	const char *end = "<3>" EXPECT_WARN_MARK " end";
+	char rec[1024];
+	int seen = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = read(w->kmsg, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* records were lost: read on */
+		if (n <= 0)
+			break;		/* EAGAIN: nothing more */
+		rec[n] = 0;
+		if (strstr(rec, w->text) && !strstr(rec, EXPECT_WARN_MARK))
+			seen++;
+	}
+	EXPECT_LT(0, write(w->kmsg, end, strlen(end)));
+	EXPECT_EQ(0, write_string(PANIC_ON_WARN, w->panic_on_warn));
+	close(w->kmsg);
+	return seen;
+}
+
 /* --- devices ---------------------------------------------------------------- */
 
 /* Attach (or replace, when attached) to IOAS or HWPT *pt; *pt gets the HWPT */

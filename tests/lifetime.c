@@ -493,6 +493,22 @@ TEST_F(life, killed_process_with_access_and_hwpt_leaves_nothing)
 	killed_in_a_map_loop(_metadata, self, true);
 }
 
+/* A file with an IOAS of two one-page areas and an access that pins */
+static void two_areas_and_an_access(struct __test_metadata *_metadata,
+				    unsigned long P, int *fd, __u32 *ioas,
+				    int *access, char **buf)
+{
+	*buf = alloc_buffer(_metadata, 2 * P);
+	*fd = open_dev();
+	ASSERT_LE(0, *fd);
+	ASSERT_EQ(0, ioas_alloc(*fd, ioas));
+	ASSERT_EQ(0, ioas_map_fixed(*fd, *ioas, IOVA(0), *buf, P));
+	ASSERT_EQ(0, ioas_map_fixed(*fd, *ioas, IOVA(0) + P, *buf + P, P));
+	ASSERT_EQ(0, create_access(*fd, *ioas,
+				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				   access));
+}
+
 /*
  * An unmap that an access never lets go of gives up with EDEADLOCK and
  * changes nothing: every area it asked the access to unpin takes pins
@@ -506,16 +522,8 @@ TEST_F(life, unmap_deadlock_leaves_every_area_usable)
 	int fd, access;
 	char *buf;
 
-	buf = alloc_buffer(_metadata, 2 * P);
-	fd = open_dev();
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
 	/* two areas: the access lets go of its pin in the first only */
-	ASSERT_EQ(0, ioas_map_fixed(fd, ioas, IOVA(0), buf, P));
-	ASSERT_EQ(0, ioas_map_fixed(fd, ioas, IOVA(0) + P, buf + P, P));
-	ASSERT_EQ(0, create_access(fd, ioas,
-				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
-				   &access));
+	two_areas_and_an_access(_metadata, P, &fd, &ioas, &access, &buf);
 	ASSERT_EQ(0, access_pages(fd, access, 0, IOVA(0), P, buf, &item));
 	ASSERT_EQ(0, access_pages(fd, access, IORP_FLAGS_ACCESS_STICKY,
 				  IOVA(0) + P, P, buf + P, &sticky));
@@ -537,6 +545,46 @@ TEST_F(life, unmap_deadlock_leaves_every_area_usable)
 	close(access);
 	close(fd);
 	expect_baseline(_metadata, self, "after the deadlocked unmap");
+}
+
+/*
+ * An access moved to another IOAS while its driver keeps one pin through
+ * every request to drop it (a driver bug): the module passes over that
+ * pin, asks for the pins after it, then releases the kept pages itself,
+ * with one kernel WARN. The driver's own unpin of them later is quiet, and
+ * nothing stays pinned.
+ */
+TEST_F(life, access_move_passes_over_a_kept_pin)
+{
+	const char *warn = "iommu_replace: access driver kept a pin after unmap";
+	const unsigned long P = self->page;
+	struct expected_warn w;
+	__u32 ioas, other, item, kept;
+	int fd, access;
+	char *buf;
+
+	two_areas_and_an_access(_metadata, P, &fd, &ioas, &access, &buf);
+	ASSERT_EQ(0, ioas_alloc(fd, &other));
+	/* the kept pin first: the module asks for it first */
+	ASSERT_EQ(0, access_pages(fd, access, IORP_FLAGS_ACCESS_STICKY,
+				  IOVA(0), P, buf, &kept));
+	ASSERT_EQ(0, access_pages(fd, access, 0, IOVA(0) + P, P, buf + P,
+				  &item));
+	EXPECT_EQ(self->base_pinned + 2, pinned_pages());
+
+	expect_warn_begin(_metadata, &w, warn);
+	EXPECT_EQ(0, access_replace_ioas(fd, access, other));
+	EXPECT_EQ(1, expect_warn_end(_metadata, &w))
+		TH_LOG("the module's WARN for the kept pin, once");
+	/* the pin after the kept one was asked for: the driver let it go */
+	EXPECT_EQ(ENOENT, access_pages_destroy(fd, access, item));
+	/* the kept one's pages are released */
+	EXPECT_EQ(self->base_pinned, pinned_pages());
+	/* the driver's late unpin is quiet (a WARN would panic the guest) */
+	EXPECT_EQ(0, access_pages_destroy(fd, access, kept));
+	close(access);
+	close(fd);
+	expect_baseline(_metadata, self, "after the kept pin");
 }
 
 TEST_HARNESS_MAIN
