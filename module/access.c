@@ -359,31 +359,67 @@ out_unlock:
 	return ret;
 }
 
+/*
+ * Release and forget one pin call of the range: the oldest, or for a pin
+ * just made (just_made), the newest that holds its pages.
+ */
+static void iorp_access_forget_pin(struct iorp_access *access,
+				   unsigned long iova, unsigned long length,
+				   bool just_made)
+{
+	struct iorp_access_pinrec *rec;
+
+	mutex_lock(&access->lock);
+	if (just_made) {
+		list_for_each_entry_reverse(rec, &access->pins, node)
+			if (rec->ioas && rec->iova == iova &&
+			    rec->length == length)
+				goto found;
+	} else {
+		list_for_each_entry(rec, &access->pins, node)
+			if (rec->iova == iova && rec->length == length)
+				goto found;
+	}
+	WARN(1, "iommu_replace: unpin of %#lx+%#lx that was never pinned\n",
+	     iova, length);
+	goto out_unlock;
+found:
+	iorp_access_release_pinrec(rec);
+out_unlock:
+	mutex_unlock(&access->lock);
+}
+
 /**
  * iorp_access_unpin_pages() - undo iorp_access_pin_pages()
  * @access: the access
  * @iova: as given to the pin
  * @length: as given to the pin
  *
- * A pin the module already released (the driver kept it through every
- * request when the access moved) is only forgotten now.
+ * Of several pins of the range, the oldest goes: it may be one the module
+ * already released (the driver kept it through every request when the
+ * access moved), which is only forgotten now. Pages stay pinned too long
+ * rather than too short when a driver that kept a pin pinned again.
  */
 void iorp_access_unpin_pages(struct iorp_access *access, unsigned long iova,
 			     unsigned long length)
 {
-	struct iorp_access_pinrec *rec;
+	iorp_access_forget_pin(access, iova, length, false);
+}
 
-	mutex_lock(&access->lock);
-	list_for_each_entry(rec, &access->pins, node) {
-		if (rec->iova == iova && rec->length == length) {
-			iorp_access_release_pinrec(rec);
-			goto out_unlock;
-		}
-	}
-	WARN(1, "iommu_replace: unpin of %#lx+%#lx that was never pinned\n",
-	     iova, length);
-out_unlock:
-	mutex_unlock(&access->lock);
+/**
+ * iorp_access_undo_pin() - undo the iorp_access_pin_pages() just made
+ * @access: the access
+ * @iova: as given to the pin
+ * @length: as given to the pin
+ *
+ * For a caller's error path, right after the pin: the newest pin of the
+ * range that holds its pages goes (iorp_access_unpin_pages() could take
+ * an older one the module released).
+ */
+void iorp_access_undo_pin(struct iorp_access *access, unsigned long iova,
+			  unsigned long length)
+{
+	iorp_access_forget_pin(access, iova, length, true);
 }
 
 struct iorp_rw_walk {

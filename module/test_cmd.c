@@ -456,7 +456,7 @@ static int iorp_test_access_pages(struct iorp_ucmd *ucmd,
 	if (cmd->access_pages.uptr) {
 		ret = iorp_test_same_pages(pages, npages, cmd->access_pages.uptr);
 		if (ret) {
-			iorp_access_unpin_pages(staccess->access, iova, length);
+			iorp_access_undo_pin(staccess->access, iova, length);
 			goto out_unlock;
 		}
 	}

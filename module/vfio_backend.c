@@ -834,8 +834,8 @@ static int iorp_vfio_pin_pages(void *data, struct iommu_group *iommu_group,
 
 out_unpin:
 	while (i--)
-		iorp_access_unpin_pages(container->access,
-					iova + i * PAGE_SIZE, PAGE_SIZE);
+		iorp_access_undo_pin(container->access, iova + i * PAGE_SIZE,
+				     PAGE_SIZE);
 	if (ret == -ENOENT)
 		return -EINVAL;
 	return ret == -ESRCH ? -ENODEV : ret;

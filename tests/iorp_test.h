@@ -651,10 +651,11 @@ static inline void expect_warn_begin(struct __test_metadata *_metadata,
 	w->kmsg = open("/dev/kmsg", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, w->kmsg);
 	ASSERT_LE(0, lseek(w->kmsg, 0, SEEK_END));
-	ASSERT_EQ(0, write_string(PANIC_ON_WARN, "0"));
 	/* <3>: an error, so it reaches the console whatever its loglevel */
 	snprintf(mark, sizeof(mark), "<3>" EXPECT_WARN_MARK " begin: %s", text);
 	ASSERT_LT(0, write(w->kmsg, mark, strlen(mark)));
+	/* last: a failed step above leaves the panic in place */
+	ASSERT_EQ(0, write_string(PANIC_ON_WARN, "0"));
 }
 
 /* How many times the text was logged since expect_warn_begin() */
@@ -662,7 +663,7 @@ static inline int expect_warn_end(struct __test_metadata *_metadata,
 				  struct expected_warn *w)
 {
 	const char *end = "<3>" EXPECT_WARN_MARK " end";
-	char rec[1024];
+	static char rec[8192];	/* the longest record kmsg gives */
 	int seen = 0;
 	ssize_t n;
 
@@ -670,8 +671,10 @@ static inline int expect_warn_end(struct __test_metadata *_metadata,
 		n = read(w->kmsg, rec, sizeof(rec) - 1);
 		if (n < 0 && errno == EPIPE)
 			continue;	/* records were lost: read on */
-		if (n <= 0)
-			break;		/* EAGAIN: nothing more */
+		if (n <= 0) {
+			EXPECT_EQ(EAGAIN, errno);	/* nothing more */
+			break;
+		}
 		rec[n] = 0;
 		if (strstr(rec, w->text) && !strstr(rec, EXPECT_WARN_MARK))
 			seen++;

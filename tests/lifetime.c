@@ -551,7 +551,8 @@ TEST_F(life, unmap_deadlock_leaves_every_area_usable)
  * An access moved to another IOAS while its driver keeps one pin through
  * every request to drop it (a driver bug): the module passes over that
  * pin, asks for the pins after it, then releases the kept pages itself,
- * with one kernel WARN. The driver's own unpin of them later is quiet, and
+ * with one kernel WARN. A failed pin of the same range afterwards undoes
+ * itself; the driver's own unpin of the kept pin later is quiet, and
  * nothing stays pinned.
  */
 TEST_F(life, access_move_passes_over_a_kept_pin)
@@ -579,6 +580,14 @@ TEST_F(life, access_move_passes_over_a_kept_pin)
 	/* the pin after the kept one was asked for: the driver let it go */
 	EXPECT_EQ(ENOENT, access_pages_destroy(fd, access, item));
 	/* the kept one's pages are released */
+	EXPECT_EQ(self->base_pinned, pinned_pages());
+	/*
+	 * A failed pin of the same range in the new IOAS (not the pages the
+	 * driver expected) undoes itself, not the released pin.
+	 */
+	ASSERT_EQ(0, ioas_map_fixed(fd, other, IOVA(0), buf, P));
+	EXPECT_EQ(EBADE, access_pages(fd, access, 0, IOVA(0), P, buf + P,
+				      &item));
 	EXPECT_EQ(self->base_pinned, pinned_pages());
 	/* the driver's late unpin is quiet (a WARN would panic the guest) */
 	EXPECT_EQ(0, access_pages_destroy(fd, access, kept));

@@ -90,6 +90,8 @@ int iorp_access_pin_pages(struct iorp_access *access, unsigned long iova,
 			  unsigned long length, struct page **out, int prot);
 void iorp_access_unpin_pages(struct iorp_access *access, unsigned long iova,
 			     unsigned long length);
+void iorp_access_undo_pin(struct iorp_access *access, unsigned long iova,
+			  unsigned long length);
 int iorp_access_rw(struct iorp_access *access, unsigned long iova, void *buf,
 		   unsigned long length, int prot);
 
