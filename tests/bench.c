@@ -20,6 +20,13 @@
  *                loaded again with vfio_type1=1, so the container is ours
  *                and unmodified type1 VMMs get it): what such a VMM gains
  *                or loses by the switch.
+ *   scale        up to 1,000,000 separate 4 KiB mappings in one address
+ *                space (type1 stops at its dma_entry_limit, 65,535 by
+ *                default, with ENOSPC): the time per map and per unmap
+ *                with 1K, 64K and 1M mappings in it, and the slab memory
+ *                each mapping takes (/proc/meminfo, before and after).
+ *                DMA through the first and last mapping edu's 28-bit DMA
+ *                reaches proves them after they are made.
  *   switch       moving the device from one populated 64 MiB address space
  *                to another: IOMMU_REPLACE_DEVICE_ATTACH straight onto the
  *                other HWPT (replace), detach then attach, and what type1
@@ -117,9 +124,27 @@ static struct {
 	size_t max_len;		/* largest size timed, and buffer size */
 	int rounds_cap;		/* at most this many rounds per size and pass */
 	int switch_rounds, remap_rounds, loss_dmas;
-} run = { MAX_PASSES, 1UL << 30, 100, 50, 3, 20 };
+	unsigned long scale_max;	/* separate 4 KiB mappings at most */
+} run = { MAX_PASSES, 1UL << 30, 100, 50, 3, 20, 1000000 };
 
-static const typeof(run) short_run = { 1, 2UL << 20, 2, 4, 1, 2 };
+static const typeof(run) short_run = { 1, 2UL << 20, 2, 4, 1, 2, 2048 };
+
+/*
+ * Scale: separate 4 KiB mappings from SCALE_IOVA on, of the pages of
+ * SCALE_POOL bytes of memory in turn (a page backs many mappings, as the
+ * guest has no 4 GiB to spare); the time per map and per unmap is the mean
+ * over the SCALE_WINDOW operations that end (map) or start (unmap) at
+ * scale_at[] live mappings. edu's 28-bit DMA reaches the first
+ * SCALE_REACHABLE mappings: the first and the last of those prove the
+ * mappings are the device's.
+ */
+#define SCALE_IOVA	IOVA_BASE
+#define SCALE_POOL	SWITCH_LEN
+#define SCALE_WINDOW	1000UL
+#define SCALE_POINTS	3
+#define SCALE_REACHABLE	((DMA_LIMIT - SCALE_IOVA) / 4096)
+static const unsigned long scale_at[SCALE_POINTS] = { 1000, 64000, 1000000 };
+static const char *const scale_names[SCALE_POINTS] = { "1K", "64K", "1M" };
 
 #define LOSS_LEN	64
 
@@ -133,12 +158,22 @@ struct figure {
 	double median, best, worst;
 };
 
+/* many separate mappings in one address space, one pass after another */
+struct scale {
+	struct samples map[SCALE_POINTS], unmap[SCALE_POINTS];	/* us per op */
+	unsigned long reached;	/* mappings made in the last pass */
+	int stopped;		/* the errno that ended it there, or 0 */
+	double slab_per_map;	/* bytes of slab per mapping, last pass */
+};
+
 /* the mechanism under test: iommu-replace's IOAS or a type1 container */
 struct mech {
 	const char *name;
 	int fd;			/* /dev/iommu-replace or the container */
 	__u32 ioas;		/* iommu-replace only */
+	bool capped;		/* the kernel's type1: a mapping limit */
 	struct samples map[BACKINGS][SIZES], unmap[BACKINGS][SIZES];
+	struct scale scale;
 };
 
 struct bench {
@@ -292,6 +327,104 @@ static int time_map_unmap(struct bench *b, struct mech *m)
 		}
 	}
 	return 0;
+}
+
+/* The kernel's slab memory (/proc/meminfo Slab), in bytes; -1 if unknown */
+static long long slab_bytes(void)
+{
+	long long kb = -1;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Slab: %lld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb < 0 ? -1 : kb * 1024;
+}
+
+static __u64 scale_iova(unsigned long i)
+{
+	return SCALE_IOVA + (__u64)i * 4096;
+}
+
+static char *scale_va(struct bench *b, unsigned long i)
+{
+	return b->mem_a + (i % (SCALE_POOL / 4096)) * 4096;
+}
+
+/* The device reads mapping first and writes what it read into mapping last. */
+static int scale_prove(struct bench *b, unsigned long first, unsigned long last)
+{
+	char *src = scale_va(b, first), *dst = scale_va(b, last) + 2048;
+
+	snprintf(src, 64, "mapping %lu of many", first);
+	memset(dst, 0, 64);
+	if (edu_dma(&b->edu, scale_iova(first), 64, false) ||
+	    edu_dma(&b->edu, scale_iova(last) + 2048, 64, true))
+		return EIO;
+	return memcmp(src, dst, 64) ? EIO : 0;
+}
+
+/*
+ * Map run.scale_max separate 4 KiB mappings, or as many as the mechanism
+ * takes (type1 stops at its dma_entry_limit with ENOSPC), timing the
+ * windows of scale_at[]; prove them by DMA, read the slab they take, and
+ * unmap them all, timing the windows again.
+ */
+static int time_scale(struct bench *b, struct mech *m)
+{
+	struct scale *sc = &m->scale;
+	unsigned long i, n = run.scale_max, reachable;
+	long long slab = slab_bytes();
+	double t0 = 0;
+	int err = 0;
+
+	for (i = 0; i < n; i++) {
+		for (int k = 0; k < SCALE_POINTS; k++)
+			if (i == scale_at[k] - SCALE_WINDOW)
+				t0 = now_us();
+		err = mech_map(m, scale_iova(i), scale_va(b, i), 4096);
+		if (err)
+			break;
+		for (int k = 0; k < SCALE_POINTS; k++)
+			if (i + 1 == scale_at[k])
+				add_sample(&sc->map[k],
+					   (now_us() - t0) / SCALE_WINDOW);
+	}
+	sc->reached = i;
+	sc->stopped = err;
+	/* type1's dma_entry_limit: where it stops is the figure */
+	if (err == ENOSPC && m->capped && i)
+		err = 0;
+	if (!err) {
+		long long now = slab_bytes();
+
+		sc->slab_per_map = slab >= 0 && now >= 0 ?
+				   (double)(now - slab) / i : -1;
+		reachable = i < SCALE_REACHABLE ? i : SCALE_REACHABLE;
+		err = scale_prove(b, 0, reachable - 1);
+	}
+	/* unmap op j finds n - j mappings */
+	n = i;
+	for (unsigned long j = 0; j < n; j++) {
+		int e;
+
+		for (int k = 0; k < SCALE_POINTS; k++)
+			if (n >= scale_at[k] && j == n - scale_at[k])
+				t0 = now_us();
+		e = mech_unmap(m, scale_iova(j), 4096);
+		if (e)
+			return err ?: e;
+		for (int k = 0; k < SCALE_POINTS; k++)
+			if (n >= scale_at[k] &&
+			    j + 1 == n - scale_at[k] + SCALE_WINDOW)
+				add_sample(&sc->unmap[k],
+					   (now_us() - t0) / SCALE_WINDOW);
+	}
+	return err;
 }
 
 /* --- iommu-replace ---------------------------------------------------------- */
@@ -532,6 +665,35 @@ static double print_switch(const char *label, struct samples *s)
 	return f.median;
 }
 
+/* One mechanism's scale rows: microseconds per op at each point, slab */
+static void print_scale(struct mech *m)
+{
+	struct scale *sc = &m->scale;
+
+	for (int op = 0; op < 2; op++) {
+		printf("# %-26s %-5s", op ? "" : m->name, op ? "unmap" : "map");
+		for (int k = 0; k < SCALE_POINTS; k++) {
+			struct samples *smp = op ? &sc->unmap[k] : &sc->map[k];
+
+			if (scale_at[k] > run.scale_max)
+				continue;
+			if (smp->n)
+				printf(" %9.1f", summarise(smp).median);
+			else
+				printf(" %9s", "-");
+		}
+		if (op)
+			printf("\n");
+		else if (sc->stopped)
+			printf("   stopped at %lu (%s); slab %.0f bytes each\n",
+			       sc->reached, errname(sc->stopped),
+			       sc->slab_per_map);
+		else
+			printf("   %lu mappings; slab %.0f bytes each\n",
+			       sc->reached, sc->slab_per_map);
+	}
+}
+
 static void report(struct bench *b)
 {
 	double replace, remap;
@@ -562,6 +724,18 @@ static void report(struct bench *b)
 				  &b->type1.unmap[k][s], &b->type1_mode.unmap[k][s]);
 		}
 	}
+	printf("#\n# up to %lu separate 4 KiB mappings in one address space: microseconds per\n"
+	       "# map and unmap with N mappings in it (median of passes); slab per mapping\n",
+	       run.scale_max);
+	printf("# %-26s %-5s", "", "");
+	for (int k = 0; k < SCALE_POINTS; k++)
+		if (scale_at[k] <= run.scale_max)
+			printf(" %9s", scale_names[k]);
+	printf("\n");
+	print_scale(&b->ours);
+	print_scale(&b->type1);
+	if (!*b->type1_mode_skipped)
+		print_scale(&b->type1_mode);
 	printf("#\n# moving the device to another populated 64 MiB address space:\n");
 	replace = print_switch("iommu-replace, replace", &b->replace);
 	print_switch("iommu-replace, detach + attach", &b->detach_attach);
@@ -736,7 +910,8 @@ static int ours_pass(struct bench *b, int pass)
 	err = ours_setup(b) ?: prove_dma(b, &b->ours, b->mem_a, SWITCH_LEN);
 	step(!err, "iommu-replace", "pass %d, iommu-replace: bound, attached to HWPT %u of IOAS %u, DMA through it: %s",
 	     pass, b->hwpt_a, b->ours.ioas, errname(err));
-	err = err ?: time_map_unmap(b, &b->ours) ?: ours_switch(b);
+	err = err ?: time_map_unmap(b, &b->ours) ?: time_scale(b, &b->ours) ?:
+	      ours_switch(b);
 	if (b->ours.fd >= 0)
 		close(b->ours.fd);
 	b->ours.fd = -1;
@@ -762,7 +937,8 @@ static int type1_pass(struct bench *b, int pass)
 	      prove_dma(b, &b->type1, b->mem_a, SWITCH_LEN);
 	step(!err, "VFIO type1", "pass %d, VFIO type1: group %d in a type1v2 container, DMA through it: %s",
 	     pass, b->edu.group, errname(err));
-	err = err ?: time_map_unmap(b, &b->type1) ?: type1_remap(b);
+	err = err ?: time_map_unmap(b, &b->type1) ?: time_scale(b, &b->type1) ?:
+	      type1_remap(b);
 	type1_close(b, &b->type1);
 	return err;
 }
@@ -815,7 +991,8 @@ static int type1_mode_pass(struct bench *b, int pass)
 	      prove_dma(b, &b->type1_mode, b->mem_a, SWITCH_LEN);
 	step(!err, "iommu-replace type1 mode", "pass %d, iommu-replace loaded again with vfio_type1=1: group %d in a type1v2 container of ours, DMA through it: %s",
 	     pass, b->edu.group, errname(err));
-	err = err ?: time_map_unmap(b, &b->type1_mode);
+	err = err ?: time_map_unmap(b, &b->type1_mode) ?:
+	      time_scale(b, &b->type1_mode);
 	type1_close(b, &b->type1_mode);
 	back = ours_reload(false);
 	if (!err && back)
@@ -832,7 +1009,7 @@ int main(int argc, char **argv)
 	static struct bench b = {
 		.group_fd = -1,
 		.ours = { .name = "iommu-replace", .fd = -1 },
-		.type1 = { .name = "VFIO type1", .fd = -1 },
+		.type1 = { .name = "VFIO type1", .fd = -1, .capped = true },
 		.type1_mode = { .name = "iommu-replace type1 mode", .fd = -1 },
 	};
 	int err;
