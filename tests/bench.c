@@ -25,8 +25,9 @@
  *                default, with ENOSPC): the time per map and per unmap
  *                with 1K, 64K and 1M mappings in it, and the slab memory
  *                each mapping takes (/proc/meminfo, before and after).
- *                DMA through the first and last mapping edu's 28-bit DMA
- *                reaches proves them after they are made.
+ *                The mappings share SCALE_POOL of pages; DMA through the
+ *                first and last mapping edu's 28-bit DMA reaches proves
+ *                them after they are made. --short makes 2,048.
  *   switch       moving the device from one populated 64 MiB address space
  *                to another: IOMMU_REPLACE_DEVICE_ATTACH straight onto the
  *                other HWPT (replace), detach then attach, and what type1
@@ -145,6 +146,9 @@ static const typeof(run) short_run = { 1, 2UL << 20, 2, 4, 1, 2, 2048 };
 #define SCALE_REACHABLE	((DMA_LIMIT - SCALE_IOVA) / 4096)
 static const unsigned long scale_at[SCALE_POINTS] = { 1000, 64000, 1000000 };
 static const char *const scale_names[SCALE_POINTS] = { "1K", "64K", "1M" };
+/* the last mapping stays below x86's MSI window, which no IOAS maps */
+_Static_assert(SCALE_IOVA + 1000000ULL * 4096 <= 0xfee00000ULL,
+	       "scale mappings reach the MSI window");
 
 #define LOSS_LEN	64
 
@@ -406,6 +410,11 @@ static int time_scale(struct bench *b, struct mech *m)
 				   (double)(now - slab) / i : -1;
 		reachable = i < SCALE_REACHABLE ? i : SCALE_REACHABLE;
 		err = scale_prove(b, 0, reachable - 1);
+		if (err)
+			printf("# %s, scale: DMA through mappings 0 and %lu: %s\n",
+			       m->name, reachable - 1, errname(err));
+	} else {
+		printf("# %s, scale: map %lu: %s\n", m->name, i, errname(err));
 	}
 	/* unmap op j finds n - j mappings */
 	n = i;
@@ -416,8 +425,11 @@ static int time_scale(struct bench *b, struct mech *m)
 			if (n >= scale_at[k] && j == n - scale_at[k])
 				t0 = now_us();
 		e = mech_unmap(m, scale_iova(j), 4096);
-		if (e)
+		if (e) {
+			printf("# %s, scale: unmap %lu: %s\n", m->name, j,
+			       errname(e));
 			return err ?: e;
+		}
 		for (int k = 0; k < SCALE_POINTS; k++)
 			if (n >= scale_at[k] &&
 			    j + 1 == n - scale_at[k] + SCALE_WINDOW)
@@ -685,12 +697,14 @@ static void print_scale(struct mech *m)
 		if (op)
 			printf("\n");
 		else if (sc->stopped)
-			printf("   stopped at %lu (%s); slab %.0f bytes each\n",
-			       sc->reached, errname(sc->stopped),
-			       sc->slab_per_map);
+			printf("   stopped at %lu (%s)", sc->reached,
+			       errname(sc->stopped));
 		else
-			printf("   %lu mappings; slab %.0f bytes each\n",
-			       sc->reached, sc->slab_per_map);
+			printf("   %lu mappings", sc->reached);
+		if (!op && sc->slab_per_map >= 0)
+			printf("; slab %.0f bytes each\n", sc->slab_per_map);
+		else if (!op)
+			printf("; slab unknown\n");
 	}
 }
 
@@ -724,9 +738,10 @@ static void report(struct bench *b)
 				  &b->type1.unmap[k][s], &b->type1_mode.unmap[k][s]);
 		}
 	}
-	printf("#\n# up to %lu separate 4 KiB mappings in one address space: microseconds per\n"
-	       "# map and unmap with N mappings in it (median of passes); slab per mapping\n",
-	       run.scale_max);
+	printf("#\n# up to %lu separate 4 KiB mappings in one address space, of %lu pages: microseconds\n"
+	       "# per map (the 1,000 up to N) and unmap (the 1,000 from N, lowest IOVA first) with\n"
+	       "# N mappings in it, median of passes; /proc/meminfo Slab per mapping, last pass\n",
+	       run.scale_max, SCALE_POOL / 4096);
 	printf("# %-26s %-5s", "", "");
 	for (int k = 0; k < SCALE_POINTS; k++)
 		if (scale_at[k] <= run.scale_max)
