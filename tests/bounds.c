@@ -163,7 +163,11 @@ TEST_F_TIMEOUT(bounds, allow_iovas_four_million_ranges, 900)
 /*
  * A process killed during the call dies at once: compared with the time
  * the whole call takes, the time from SIGKILL to the process's end is
- * small (the call checks for a fatal signal as it goes).
+ * small (the call checks for a fatal signal as it goes). The kill comes a
+ * tenth into the call, so a call that did not check would run on for
+ * nine tenths of it; the bound is half, which leaves the exit itself
+ * (tearing down the child's 64 MiB of ranges, slow in a loaded TCG guest:
+ * 1.04 s of a 3.2 s call was seen) room without hiding a missing check.
  */
 TEST_F_TIMEOUT(bounds, allow_iovas_killable, 900)
 {
@@ -202,7 +206,7 @@ TEST_F_TIMEOUT(bounds, allow_iovas_killable, 900)
 		usleep(1000);
 	after_kill = now_seconds() - start;
 	TH_LOG("whole call %.2f s, SIGKILL to exit %.3f s", whole, after_kill);
-	EXPECT_LT(after_kill * 4, whole)
+	EXPECT_LT(after_kill * 2, whole)
 		TH_LOG("the call ran on after SIGKILL");
 	if (after_kill >= CALL_DEADLINE)
 		waitpid(pid, &status, 0);
