@@ -24,6 +24,7 @@
 #include <linux/slab.h>
 
 #include <iommu_replace/access.h>
+#include <iommu_replace/fault.h>
 #include <iommu_replace/io_pagetable.h>
 
 /**
@@ -301,6 +302,39 @@ static void iorp_access_release_pinrec(struct iorp_access_pinrec *rec)
 	kfree(rec);
 }
 
+/*
+ * Pin [iova, iova + length) into out and keep rec for it in access->pins
+ * (access->lock held); on failure nothing is pinned and rec is the
+ * caller's to free.
+ */
+static int iorp_access_pin_locked(struct iorp_access *access,
+				  struct iorp_access_pinrec *rec,
+				  unsigned long iova, unsigned long length,
+				  struct page **out, int prot)
+{
+	struct iorp_pin_walk walk = { .out = out, .prot = prot };
+	struct iorp_iopt *iopt;
+	int ret;
+
+	lockdep_assert_held(&access->lock);
+	if (!access->ioas)
+		return -ENOENT;
+	iopt = &access->ioas->iopt;
+	down_read(&iopt->iova_rwsem);
+	ret = iorp_walk_pieces(iopt, iova, length, true, &iorp_pin_op, &walk);
+	if (ret && walk.pinned)
+		iorp_walk_pieces(iopt, iova, walk.pinned, false,
+				 &iorp_unpin_op, NULL);
+	up_read(&iopt->iova_rwsem);
+	if (ret)
+		return ret;
+	rec->ioas = access->ioas;
+	rec->iova = iova;
+	rec->length = length;
+	list_add_tail(&rec->node, &access->pins);
+	return 0;
+}
+
 /**
  * iorp_access_pin_pages() - pin the pages behind an IOVA range
  * @access: an attached access whose ops set needs_pin_pages
@@ -321,7 +355,6 @@ static void iorp_access_release_pinrec(struct iorp_access_pinrec *rec)
 int iorp_access_pin_pages(struct iorp_access *access, unsigned long iova,
 			  unsigned long length, struct page **out, int prot)
 {
-	struct iorp_pin_walk walk = { .out = out, .prot = prot };
 	struct iorp_access_pinrec *rec;
 	int ret;
 
@@ -333,29 +366,83 @@ int iorp_access_pin_pages(struct iorp_access *access, unsigned long iova,
 	rec = kzalloc(sizeof(*rec), GFP_KERNEL_ACCOUNT);
 	if (!rec)
 		return -ENOMEM;
+	mutex_lock(&access->lock);
+	ret = iorp_access_pin_locked(access, rec, iova, length, out, prot);
+	mutex_unlock(&access->lock);
+	if (ret)
+		kfree(rec);
+	return ret;
+}
+
+/**
+ * iorp_access_pin_each_page() - pin npage pages, each a pin of its own
+ * @access: an attached access whose ops set needs_pin_pages
+ * @iova: start of the first page, page aligned
+ * @npage: pages, 1 to IORP_ACCESS_PIN_EACH_MAX
+ * @out: receives the @npage pages
+ * @prot: as iorp_access_pin_pages()
+ *
+ * As @npage calls of iorp_access_pin_pages() of one page each, so that
+ * each page is unpinned on its own; but all or nothing, and no move of
+ * the access to another IOAS falls between two pages: then no page
+ * pinned first can be released by a move while a later one is pinned
+ * (type1's vfio_pin_pages() holds its lock likewise). Return: 0, or the
+ * error of the first page that failed, as iorp_access_pin_pages(), with
+ * nothing pinned.
+ */
+int iorp_access_pin_each_page(struct iorp_access *access, unsigned long iova,
+			      unsigned int npage, struct page **out, int prot)
+{
+	struct iorp_access_pinrec *rec, *next;
+	LIST_HEAD(spare);
+	unsigned int i;
+	int ret;
+
+	if (!npage || npage > IORP_ACCESS_PIN_EACH_MAX ||
+	    !PAGE_ALIGNED(iova))
+		return -EINVAL;
+	ret = iorp_check_range(iova, (unsigned long)npage << PAGE_SHIFT);
+	if (ret)
+		return ret;
+	if (WARN_ON(!access->ops->needs_pin_pages))
+		return -EINVAL;
+	for (i = 0; i < npage; i++) {
+		rec = kzalloc(sizeof(*rec), GFP_KERNEL_ACCOUNT);
+		if (!rec) {
+			ret = -ENOMEM;
+			goto out_free;
+		}
+		list_add(&rec->node, &spare);
+	}
 
 	mutex_lock(&access->lock);
-	if (!access->ioas) {
-		ret = -ENOENT;
-		goto out_unlock;
+	for (i = 0; i < npage; i++) {
+		if (i)
+			iorp_pause(IORP_PAUSE_PIN_NEXT);
+		rec = list_first_entry(&spare, struct iorp_access_pinrec, node);
+		list_del(&rec->node);
+		ret = iorp_access_pin_locked(access, rec, iova + i * PAGE_SIZE,
+					     PAGE_SIZE, &out[i], prot);
+		if (ret) {
+			list_add(&rec->node, &spare);
+			goto out_undo;
+		}
 	}
-	down_read(&access->ioas->iopt.iova_rwsem);
-	ret = iorp_walk_pieces(&access->ioas->iopt, iova, length, true,
-			       &iorp_pin_op, &walk);
-	if (ret && walk.pinned)
-		iorp_walk_pieces(&access->ioas->iopt, iova, walk.pinned,
-				 false, &iorp_unpin_op, NULL);
-	up_read(&access->ioas->iopt.iova_rwsem);
-	if (!ret) {
-		rec->ioas = access->ioas;
-		rec->iova = iova;
-		rec->length = length;
-		list_add_tail(&rec->node, &access->pins);
-		rec = NULL;
-	}
-out_unlock:
 	mutex_unlock(&access->lock);
-	kfree(rec);
+	return 0;
+
+out_undo:
+	/* this call's records are the last i in the list */
+	while (i--) {
+		rec = list_last_entry(&access->pins, struct iorp_access_pinrec,
+				      node);
+		iorp_access_unpin_rec(rec);
+		list_move(&rec->node, &spare);
+	}
+	mutex_unlock(&access->lock);
+out_free:
+	list_for_each_entry_safe(rec, next, &spare, node)
+		kfree(rec);
 	return ret;
 }
 

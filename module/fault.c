@@ -75,6 +75,7 @@ static const char *const iorp_pause_names[IORP_PAUSE_MAX] = {
 	[IORP_PAUSE_BIND] = "bind",
 	[IORP_PAUSE_AUTO_HWPT] = "auto_hwpt",
 	[IORP_PAUSE_PIN] = "pin",
+	[IORP_PAUSE_PIN_NEXT] = "pin_next",
 };
 
 /**

@@ -799,8 +799,9 @@ static int iorp_vfio_pin_range(dma_addr_t user_iova, int npage,
 /*
  * vfio_pin_pages(): the npage pages from the one holding user_iova, each
  * pinned on its own, so a driver may unpin them one by one (type1's
- * granularity). Return, as type1's: npage; EINVAL for a device that may
- * not pin or IOVA not mapped; EPERM for a pin a mapping does not allow
+ * granularity); all or none, and a SWITCH comes before or after them all
+ * (as type1's unmaps do). Return, as type1's: npage; EINVAL for a device
+ * that may not pin or IOVA not mapped; EPERM for a pin a mapping does not allow
  * (any prot but IOMMU_READ and IOMMU_WRITE, and those the mapping lacks);
  * ENODEV for memory not pinned whose process has exited (memory pinned,
  * as a device's domain holds it, is pinned again where type1 says ENODEV);
@@ -812,7 +813,7 @@ static int iorp_vfio_pin_pages(void *data, struct iommu_group *iommu_group,
 {
 	struct iorp_vfio_container *container = data;
 	unsigned long iova;
-	int i, ret;
+	int ret;
 
 	if (!container->type1 || !pages)
 		return -EINVAL;
@@ -823,23 +824,16 @@ static int iorp_vfio_pin_pages(void *data, struct iommu_group *iommu_group,
 		return ret;
 	if (!iorp_vfio_emu_may_pin(container, iommu_group))
 		return -EINVAL;
-	for (i = 0; i < npage; i++) {
-		ret = iorp_access_pin_pages(container->access,
-					    iova + i * PAGE_SIZE, PAGE_SIZE,
-					    &pages[i], prot);
-		if (ret)
-			goto out_unpin;
-	}
-	return npage;
-
-out_unpin:
-	while (i--)
-		iorp_access_undo_pin(container->access, iova + i * PAGE_SIZE,
-				     PAGE_SIZE);
+	ret = iorp_access_pin_each_page(container->access, iova, npage, pages,
+					prot);
+	if (!ret)
+		return npage;
 	if (ret == -ENOENT)
 		return -EINVAL;
 	return ret == -ESRCH ? -ENODEV : ret;
 }
+
+static_assert(VFIO_PIN_PAGES_MAX_ENTRIES <= IORP_ACCESS_PIN_EACH_MAX);
 
 /* vfio_unpin_pages(): VFIO checked 0 < npage <= VFIO_PIN_PAGES_MAX_ENTRIES */
 static void iorp_vfio_unpin_pages(void *data, dma_addr_t user_iova, int npage)

@@ -969,12 +969,12 @@ static int ours_reload(bool type1_mode)
 
 	for (int tries = 0; tries < 50; tries++) {
 		err = edu_unload_ours();
-		if (err != EWOULDBLOCK)
+		if (err != -EWOULDBLOCK)
 			break;
 		usleep(100 * 1000);
 	}
-	if (err && err != ENOENT)
-		return err;
+	if (err && err != -ENOENT)
+		return -err;
 	return -edu_load_ours(type1_mode ? "vfio_type1=1" : NULL);
 }
 

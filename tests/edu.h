@@ -253,11 +253,14 @@ static inline int edu_load_ours(const char *extra)
 	return ret;
 }
 
-/* Unload iommu_replace, without waiting for its users; 0 or an errno. */
+/*
+ * Unload iommu_replace, without waiting for its users; 0 or a negative
+ * errno, as edu_load_ours().
+ */
 static inline int edu_unload_ours(void)
 {
 	return syscall(__NR_delete_module, "iommu_replace", O_NONBLOCK) ?
-	       errno : 0;
+	       -errno : 0;
 }
 
 /* Load vfio-pci and its dependencies (the debug kernel has it built in). */

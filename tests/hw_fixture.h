@@ -170,7 +170,7 @@ static inline void close_devices(FIXTURE_DATA(hw) *self)
 }
 
 static const char *const pause_points[] = {
-	"release", "bind", "auto_hwpt", "pin",
+	"release", "bind", "auto_hwpt", "pin", "pin_next",
 };
 
 static const char *const fault_sites[] = {

@@ -641,21 +641,37 @@ static inline void expect_warn_begin(struct __test_metadata *_metadata,
 				     struct expected_warn *w, const char *text)
 {
 	char mark[256];
+	bool read_ok;
 	FILE *f;
+	int err;
 
 	w->text = text;
 	f = fopen(PANIC_ON_WARN, "r");
 	ASSERT_NE(NULL, f) TH_LOG("%s: %s", PANIC_ON_WARN, strerror(errno));
-	ASSERT_NE(NULL, fgets(w->panic_on_warn, sizeof(w->panic_on_warn), f));
+	read_ok = fgets(w->panic_on_warn, sizeof(w->panic_on_warn), f);
 	fclose(f);
+	ASSERT_TRUE(read_ok) TH_LOG("%s: nothing to read", PANIC_ON_WARN);
 	w->kmsg = open("/dev/kmsg", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, w->kmsg);
-	ASSERT_LE(0, lseek(w->kmsg, 0, SEEK_END));
 	/* <3>: an error, so it reaches the console whatever its loglevel */
 	snprintf(mark, sizeof(mark), "<3>" EXPECT_WARN_MARK " begin: %s", text);
-	ASSERT_LT(0, write(w->kmsg, mark, strlen(mark)));
-	/* last: a failed step above leaves the panic in place */
-	ASSERT_EQ(0, write_string(PANIC_ON_WARN, "0"));
+	errno = 0;
+	if (lseek(w->kmsg, 0, SEEK_END) < 0 ||
+	    write(w->kmsg, mark, strlen(mark)) <= 0) {
+		err = errno ? errno : EIO;
+		close(w->kmsg);
+		ASSERT_TRUE(false) TH_LOG("/dev/kmsg: %s", strerror(err));
+	}
+	/*
+	 * Last: a failed step above leaves the panic in place. A test that
+	 * dies before expect_warn_end() leaves it lifted; tests/qemu/init
+	 * puts it back after the program and reports that as a failure.
+	 */
+	err = write_string(PANIC_ON_WARN, "0");
+	if (err) {
+		close(w->kmsg);
+		ASSERT_EQ(0, err) TH_LOG("%s: %s", PANIC_ON_WARN, strerror(err));
+	}
 }
 
 /* How many times the text was logged since expect_warn_begin() */

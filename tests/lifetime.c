@@ -356,6 +356,52 @@ TEST_F(life, fork_child_uses_the_inherited_file)
 	expect_baseline(_metadata, self, "file closed");
 }
 
+/*
+ * Memory an exited child mapped and no domain pinned: an access can
+ * neither pin nor copy it, with iommufd's errno (EFAULT; the VFIO backend
+ * gives type1's), nothing is left pinned, and the parent unmaps it.
+ */
+TEST_F(life, access_to_memory_of_an_exited_process)
+{
+	const unsigned long P = self->page;
+	char bytes[16];
+	__u64 unmapped = 0;
+	int fd, access;
+	__u32 ioas;
+	pid_t pid;
+
+	fd = open_dev();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
+	ASSERT_EQ(0, create_access(fd, ioas,
+				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				   &access));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char *mine = mmap(NULL, 2 * P, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (mine == MAP_FAILED)
+			_exit(1);
+		memset(mine, 0x5a, 2 * P);
+		_exit(ioas_map_fixed(fd, ioas, IOVA(0), mine, 2 * P) ? 2 : 0);
+	}
+	ASSERT_EQ(0, wait_child(pid)) TH_LOG("the child failed at that step");
+
+	EXPECT_EQ(EFAULT, access_pages(fd, access, 0, IOVA(0), P, NULL, NULL));
+	EXPECT_EQ(EFAULT, access_pages(fd, access, MOCK_FLAGS_ACCESS_WRITE,
+				       IOVA(0), 2 * P, NULL, NULL));
+	EXPECT_EQ(EFAULT, access_rw(fd, access, 0, IOVA(0), sizeof(bytes),
+				    bytes));
+	EXPECT_EQ(self->base_pinned, pinned_pages());
+	EXPECT_EQ(0, ioas_unmap_all(fd, ioas, &unmapped));
+	EXPECT_EQ(2 * P, unmapped);
+	close(access);
+	close(fd);
+	expect_baseline(_metadata, self, "file closed");
+}
+
 TEST_F(life, fork_parent_closes_first)
 {
 	const unsigned long P = self->page;
@@ -553,7 +599,9 @@ TEST_F(life, unmap_deadlock_leaves_every_area_usable)
  * pin, asks for the pins after it, then releases the kept pages itself,
  * with one kernel WARN. A failed pin of the same range afterwards undoes
  * itself; the driver's own unpin of the kept pin later is quiet, and
- * nothing stays pinned.
+ * nothing stays pinned. The WARN is a WARN_ONCE: exactly one is expected
+ * because no test before this one in the suite's module load reached it
+ * (tests/qemu/init loads the module afresh for each suite).
  */
 TEST_F(life, access_move_passes_over_a_kept_pin)
 {

@@ -20,10 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-
-#include <libkmod.h>
 
 #include "kselftest_harness.h"
 #include "iorp_test.h"
@@ -471,10 +468,10 @@ TEST_F(hw, vfio_module_unloads_and_loads_while_vfio_is_busy)
 	ASSERT_LE(0, c);
 	ASSERT_EQ(0, container_set(c, self->pair_group_fd,
 				   IOMMU_REPLACE_VFIO_TYPE));
-	EXPECT_EQ(EWOULDBLOCK, edu_unload_ours());
+	EXPECT_EQ(-EWOULDBLOCK, edu_unload_ours());
 	/* until the group leaves it (closing the container is not enough) */
 	close(c);
-	EXPECT_EQ(EWOULDBLOCK, edu_unload_ours());
+	EXPECT_EQ(-EWOULDBLOCK, edu_unload_ours());
 	ASSERT_EQ(0, ioctl(self->pair_group_fd, VFIO_GROUP_UNSET_CONTAINER));
 
 	/* VFIO busy with type1: a device in use, then ours goes and comes */

@@ -36,6 +36,7 @@
 
 #include "kselftest_harness.h"
 #include "edu.h"
+#include "iorp_test.h"
 #include "emu-module/iorp_emu.h"
 
 #define IOVA_V		0x100000ULL	/* the mappings under test */
@@ -1168,22 +1169,6 @@ static int pair_joins_b(struct __test_metadata *_metadata,
 	return dev_fd;
 }
 
-/* Arm a fault site of the test module (fault.h): the n-th call fails */
-static int fault_arm(const char *site, unsigned int n)
-{
-	char path[128];
-	FILE *f;
-	int ret;
-
-	snprintf(path, sizeof(path), "/sys/kernel/debug/iommu_replace/fault/%s",
-		 site);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	ret = fprintf(f, "%u\n", n) < 0;
-	return fclose(f) || ret ? -1 : 0;
-}
-
 /*
  * Two groups in the container switch together, and when the second one's
  * switch fails (fault injection), the first goes back; a group that joins
@@ -1207,11 +1192,10 @@ TEST_F(t1, replace_extension_two_groups)
 	EXPECT_EQ(pat(0), other_reads(_metadata, self, &pair[1], IOVA_V));
 
 	/* the first group's switch passes, the second's fails: both stay */
-	ASSERT_EQ(0, fault_arm("group_switch", 2))
-		TH_LOG("no fault site (the test module is expected)");
+	fault_arm(_metadata, "group_switch", 2);
 	EXPECT_EQ(EIO, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SWITCH,
 			       b, NULL));
-	ASSERT_EQ(0, fault_arm("group_switch", 0));
+	fault_arm(_metadata, "group_switch", 0);
 	t1_ioas_ids(_metadata, self->container, &attached, &selected);
 	EXPECT_EQ(a, attached);
 	EXPECT_EQ(b, selected);
@@ -1269,12 +1253,11 @@ TEST_F(t1, replace_extension_group_left_blocked)
 	dev_fd = pair_joins_b(_metadata, self, pair_fd, pair, &a, &b);
 
 	/* devices walked: the first group's one, then the pair's two */
-	ASSERT_EQ(0, fault_arm("switch_dev", 3))
-		TH_LOG("no fault site (the test module is expected)");
-	ASSERT_EQ(0, fault_arm("switch_back", 1));
+	fault_arm(_metadata, "switch_dev", 3);
+	fault_arm(_metadata, "switch_back", 1);
 	ret = t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SWITCH, b, NULL);
-	ASSERT_EQ(0, fault_arm("switch_dev", 0));
-	ASSERT_EQ(0, fault_arm("switch_back", 0));
+	fault_arm(_metadata, "switch_dev", 0);
+	fault_arm(_metadata, "switch_back", 0);
 	if (!ret) {
 		/* the native route (6.12) walks no device of ours */
 		EXPECT_EQ(pat(16), dev_reads(_metadata, self, IOVA_V));
@@ -1381,6 +1364,8 @@ FIXTURE_SETUP(emu)
 
 FIXTURE_TEARDOWN(emu)
 {
+	if (self->ours)		/* a test that failed while a pin waited */
+		pause_release("pin_next");
 	if (self->device_fd >= 0)
 		close(self->device_fd);
 	if (self->container >= 0)
@@ -1696,6 +1681,121 @@ TEST_F(emu, switch_with_pins)
 	/* the old IOAS holds nothing now */
 	EXPECT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_DESTROY,
 			     a, NULL));
+}
+
+struct emu_pin_job {
+	int fd;
+	int ret;
+};
+
+static void *emu_pin_three(void *arg)
+{
+	struct emu_pin_job *job = arg;
+
+	job->ret = emu_pin(job->fd, IOVA_V, 3, true);
+	return NULL;
+}
+
+struct emu_switch_job {
+	int container;
+	uint32_t ioas;
+	int ret;
+	pid_t tid;		/* the thread's, once it started */
+	volatile bool done;
+};
+
+static void *emu_switch(void *arg)
+{
+	struct emu_switch_job *job = arg;
+
+	__atomic_store_n(&job->tid, gettid(), __ATOMIC_SEQ_CST);
+	job->ret = t1_ioas(job->container, IOMMU_REPLACE_TYPE1_IOAS_SWITCH,
+			   job->ioas, NULL);
+	__atomic_store_n(&job->done, true, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* Wait (at most seconds) until thread tid sleeps uninterruptibly (D). */
+static bool thread_blocks(pid_t tid, double seconds)
+{
+	double end = now_seconds() + seconds;
+	char path[64], stat[512], *state;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	while (now_seconds() < end) {
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(stat, 1, sizeof(stat) - 1, f) : 0;
+
+		if (f)
+			fclose(f);
+		stat[n] = 0;
+		state = strrchr(stat, ')');	/* after "pid (comm)" */
+		if (state && state[1] == ' ' && state[2] == 'D')
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/*
+ * A SWITCH that comes while one vfio_pin_pages() of three pages is half
+ * done (stopped at pause point "pin_next", before its second page) waits
+ * for the whole pin (its thread is seen asleep in the kernel before the pin
+ * goes on), which gets its three pages; the SWITCH then asks the device to
+ * drop them. The pin is not split: no page pinned first is
+ * released by the SWITCH while a later one is pinned (type1 orders a pin
+ * and an unmap the same way, under its lock).
+ */
+TEST_F(emu, switch_waits_for_a_pin_of_several_pages)
+{
+	struct emu_switch_job switcher = { 0 };
+	struct emu_pin_job pinner = { 0 };
+	struct iommu_replace_type1_ioas r;
+	pthread_t pin_thread, switch_thread;
+	struct iorp_emu_status st;
+	uint32_t a, selected;
+
+	if (!self->ours)
+		SKIP(return, "SWITCH is iommu-replace's own container ioctl");
+	emu_open(_metadata, self, IORP_EMU_DEV_UNMAP, VFIO_TYPE1v2_IOMMU);
+	t1_ioas_ids(_metadata, self->container, &a, &selected);
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_ALLOC,
+			     0, &r));
+	ASSERT_EQ(0, t1_ioas(self->container, IOMMU_REPLACE_TYPE1_IOAS_SELECT,
+			     r.ioas_id, NULL));
+	ASSERT_EQ(0, map_dma(self->container, IOVA_V, self->buf2,
+			     EMU_PAGES * SZ_4K, RW));
+
+	pause_arm(_metadata, "pin_next", 1);
+	pinner.fd = self->device_fd;
+	ASSERT_EQ(0, pthread_create(&pin_thread, NULL, emu_pin_three,
+				    &pinner));
+	if (!pause_reached(_metadata, "pin_next", 20)) {
+		pause_release("pin_next");
+		pthread_join(pin_thread, NULL);
+		ASSERT_TRUE(false) TH_LOG("the pin never reached its second page (%s)",
+					  errname(pinner.ret));
+	}
+	switcher.container = self->container;
+	switcher.ioas = r.ioas_id;
+	ASSERT_EQ(0, pthread_create(&switch_thread, NULL, emu_switch,
+				    &switcher));
+	/* the SWITCH goes as far as it can while the pin is stopped */
+	while (!__atomic_load_n(&switcher.tid, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	EXPECT_TRUE(thread_blocks(switcher.tid, 20))
+		TH_LOG("the SWITCH never waited for anything");
+	EXPECT_FALSE(__atomic_load_n(&switcher.done, __ATOMIC_SEQ_CST))
+		TH_LOG("the SWITCH ended while a pin was half done");
+	pause_release("pin_next");
+	pthread_join(pin_thread, NULL);
+	pthread_join(switch_thread, NULL);
+	EXPECT_EQ(0, pinner.ret) TH_LOG("pin: %s", errname(pinner.ret));
+	EXPECT_EQ(0, switcher.ret) TH_LOG("switch: %s", errname(switcher.ret));
+	st = emu_since_open(_metadata, self);
+	EXPECT_EQ(0, st.pinned);
+	EXPECT_EQ(pinner.ret ? 0 : 3, st.unpinned_by_unmap);
+	EXPECT_EQ(0, pinned_pages());
 }
 
 /*

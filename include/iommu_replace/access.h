@@ -88,6 +88,11 @@ int iorp_access_replace(struct iorp_access *access, u32 ioas_id);
 void iorp_access_detach(struct iorp_access *access);
 int iorp_access_pin_pages(struct iorp_access *access, unsigned long iova,
 			  unsigned long length, struct page **out, int prot);
+/* pages one iorp_access_pin_each_page() pins at most: VFIO's own bound */
+#define IORP_ACCESS_PIN_EACH_MAX	(PAGE_SIZE / sizeof(unsigned long))
+
+int iorp_access_pin_each_page(struct iorp_access *access, unsigned long iova,
+			      unsigned int npage, struct page **out, int prot);
 void iorp_access_unpin_pages(struct iorp_access *access, unsigned long iova,
 			     unsigned long length);
 void iorp_access_undo_pin(struct iorp_access *access, unsigned long iova,

@@ -54,6 +54,7 @@ enum iorp_pause_point {
 	IORP_PAUSE_BIND,	/* binding a PCI device, after its checks (device locked) */
 	IORP_PAUSE_AUTO_HWPT,	/* attaching, with a reused automatic HWPT held */
 	IORP_PAUSE_PIN,		/* pinning user pages, before the pin */
+	IORP_PAUSE_PIN_NEXT,	/* a VFIO pin of pages, before each but the first */
 	IORP_PAUSE_MAX,
 };
 
