@@ -27,9 +27,13 @@
 #                            FUZZ_SECONDS=600 fuzzes longer than the default 60)
 #   make debug-kernel        build (once per machine) the reliability lane's
 #                            lockdep/KASAN/kmemleak/fault-injection kernel
+#   make reference-kernel    build (once per machine) the 6.12 kernel with
+#                            upstream iommufd that make bench measures
 #   make demo                boot a QEMU guest and show the module working
-#   make bench               figures against VFIO type1, in a QEMU guest
-#                            (KVER=<release> TOPOLOGY=vtd|amd to choose)
+#   make bench               figures against VFIO type1, in a QEMU guest,
+#                            then on the reference kernel against upstream
+#                            iommufd too (KVER=<release>|reference: one
+#                            kernel alone; TOPOLOGY=vtd|amd)
 #   make deps                install the Debian packages all of this needs
 #
 # Each build happens in build/<kernel release>/<flavour>/ on a copy of the
@@ -92,7 +96,7 @@ KSRC_FILES := scripts/checkpatch.pl scripts/spelling.txt \
 	include/uapi/linux/iommufd.h \
 	include/uapi/linux/vfio.h
 
-.PHONY: all module build-all lint checkpatch sparse sparse-one debug-kernel install install-headers \
+.PHONY: all module build-all lint checkpatch sparse sparse-one debug-kernel reference-kernel install install-headers \
 	install-udev dkms-install dkms-remove deb tests check demo bench deps clean
 
 all: module
@@ -217,7 +221,11 @@ check:
 
 debug-kernel:
 	@tests/install-deps.sh
-	@tests/debug-kernel/build.sh
+	@tests/kernels/build.sh debug
+
+reference-kernel:
+	@tests/install-deps.sh
+	@tests/kernels/build.sh reference
 
 demo:
 	@tests/demo.sh demo

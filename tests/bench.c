@@ -19,7 +19,11 @@
  *                container of iommu-replace's type1 mode (the module
  *                loaded again with vfio_type1=1, so the container is ours
  *                and unmodified type1 VMMs get it): what such a VMM gains
- *                or loses by the switch.
+ *                or loses by the switch. Where the kernel has upstream
+ *                iommufd (/dev/iommu: the reference kernel make bench
+ *                boots after Debian's), the same IOMMU_IOAS_MAP and
+ *                IOMMU_IOAS_UNMAP are timed a fourth time on it, the
+ *                device's VFIO cdev bound to it, as a VMM would.
  *   scale        up to 1,000,000 separate 4 KiB mappings in one address
  *                space (type1 stops at its dma_entry_limit, 65,535 by
  *                default, with ENOSPC): the time per map and per unmap
@@ -28,6 +32,9 @@
  *                The mappings share SCALE_POOL of pages; DMA through the
  *                first and last mapping edu's 28-bit DMA reaches proves
  *                them after they are made. --short makes 2,048.
+ *   new domain   IOMMU_HWPT_ALLOC of a new domain for an address space
+ *                that maps 256 MiB (which maps it all into the domain) and
+ *                the device attached to it: ours and upstream iommufd's.
  *   switch       moving the device from one populated 64 MiB address space
  *                to another: IOMMU_REPLACE_DEVICE_ATTACH straight onto the
  *                other HWPT (replace), detach then attach, and what type1
@@ -48,14 +55,15 @@
  * one pass of the sizes up to 2 MiB, two rounds each; its figures mean
  * nothing.
  *
- * The three mechanisms take turns, run.passes times each (the device is
+ * The mechanisms take turns, run.passes times each (the device is
  * bound to iommu-replace, then its group is put in a type1 container, then
  * the module is loaded again in type1 mode and the group put in a
- * container of ours, and so on), so that whatever slows the guest for a
+ * container of ours, then its cdev is bound to upstream iommufd, and so
+ * on), so that whatever slows the guest for a
  * while (TCG warming up, the host's load) falls on all. Each figure is the
  * median of all rounds of all passes, with the fastest and slowest round
- * beside it; a ratio is type1's median over ours (above 1: iommu-replace
- * is faster). Type1 mode is skipped, with the reason, when the module was
+ * beside it; a ratio is type1's median over ours, or over type1 mode's,
+ * or upstream iommufd's over ours (above 1: iommu-replace is faster). Type1 mode is skipped, with the reason, when the module was
  * not loaded from a file the program knows (IORP_KO) or has no VFIO
  * backend for this kernel. In every
  * pass, before each size and backing is timed, DMA of the edu device
@@ -63,10 +71,14 @@
  * or at the end of what the device can reach) proves it is the one the
  * device uses. The TAP results say only whether
  * each step worked; no figure is judged. Under QEMU TCG absolute times
- * are slow; the ratios are what carries over.
+ * are slow; the ratios are what carries over. After the table come the
+ * same figures as one "# json" line and the chart's data as "# tsv" lines,
+ * which make bench writes to files.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -88,6 +100,28 @@
 #include "report.h"
 
 #define DEV_PATH	"/dev/iommu-replace"
+#define IOMMUFD_PATH	"/dev/iommu"
+
+/* VFIO's device cdev (Linux 6.6), which Debian 12's <linux/vfio.h> lacks */
+#ifndef VFIO_DEVICE_BIND_IOMMUFD
+struct vfio_device_bind_iommufd {
+	__u32 argsz;
+	__u32 flags;
+	__s32 iommufd;
+	__u32 out_devid;
+};
+
+#define VFIO_DEVICE_BIND_IOMMUFD	_IO(VFIO_TYPE, VFIO_BASE + 18)
+
+struct vfio_device_attach_iommufd_pt {
+	__u32 argsz;
+	__u32 flags;
+	__u32 pt_id;
+};
+
+#define VFIO_DEVICE_ATTACH_IOMMUFD_PT	_IO(VFIO_TYPE, VFIO_BASE + 19)
+#endif
+
 #define IOVA_BASE	0x1000000ULL	/* 16 MiB, 2 MiB aligned */
 #define DMA_LIMIT	(1ULL << 28)	/* edu's DMA mask: 28 bits */
 #define SWITCH_LEN	(64UL << 20)
@@ -126,9 +160,13 @@ static struct {
 	int rounds_cap;		/* at most this many rounds per size and pass */
 	int switch_rounds, remap_rounds, loss_dmas;
 	unsigned long scale_max;	/* separate 4 KiB mappings at most */
-} run = { MAX_PASSES, 1UL << 30, 100, 50, 3, 20, 1000000 };
+	int new_domain_rounds;
+} run = { MAX_PASSES, 1UL << 30, 100, 50, 3, 20, 1000000, 3 };
 
-static const typeof(run) short_run = { 1, 2UL << 20, 2, 4, 1, 2, 2048 };
+static const typeof(run) short_run = { 1, 2UL << 20, 2, 4, 1, 2, 2048, 1 };
+
+/* a new domain for an address space that maps this much (or run.max_len) */
+#define NEW_DOMAIN_LEN	(256UL << 20)
 
 /*
  * Scale: separate 4 KiB mappings from SCALE_IOVA on, of the pages of
@@ -178,6 +216,7 @@ struct mech {
 	bool capped;		/* the kernel's type1: a mapping limit */
 	struct samples map[BACKINGS][SIZES], unmap[BACKINGS][SIZES];
 	struct scale scale;
+	struct samples new_domain;	/* HWPT_ALLOC + attach: iommufd APIs */
 };
 
 struct bench {
@@ -187,8 +226,12 @@ struct bench {
 	char *mem[BACKINGS];
 	char why_not[BACKINGS][96];	/* why mem[] is NULL */
 	char *mem_a, *mem_b;	/* SWITCH_LEN each: mem[PAGES_4K] and another */
-	struct mech ours, type1, type1_mode;
+	struct mech ours, type1, type1_mode, iommufd;
 	char type1_mode_skipped[96];	/* why type1 mode was not timed */
+	char iommufd_skipped[96];	/* why upstream iommufd was not timed */
+	int cdev_fd;		/* the device's VFIO cdev, iommufd passes only */
+	__u32 iommufd_dev;	/* its device ID in the iommufd */
+	__u32 iommufd_hwpt;	/* the HWPT it is attached to there */
 	__u32 dev, hwpt_a, hwpt_b;
 	struct samples replace, detach_attach, remap;
 	/* DMA across switches: [0] replace, [1] detach + attach */
@@ -280,25 +323,33 @@ static int mech_unmap(struct mech *m, __u64 iova, size_t len)
 }
 
 /*
- * The device reads the first bytes of a mapping of len bytes of mem and
- * writes them back near its end (below the device's DMA limit): proof that
- * this mechanism's mapping is the one the device uses.
+ * The device reads the first bytes of a mapping at IOVA_BASE of len bytes
+ * of mem and writes them back near its end (below the device's DMA
+ * limit): proof that this mechanism's mapping is the one the device uses.
  */
-static int prove_dma(struct bench *b, struct mech *m, char *mem, size_t len)
+static int dma_round_trip(struct bench *b, struct mech *m, char *mem,
+			  size_t len)
 {
 	size_t reach = IOVA_BASE + len > DMA_LIMIT ? DMA_LIMIT - IOVA_BASE : len;
 	size_t back = reach > 4096 ? reach - 64 : 2048;
-	int err;
 
 	snprintf(mem, 64, "read through %s", m->name);
 	memset(mem + back, 0, 64);
-	err = mech_map(m, IOVA_BASE, mem, len);
-	if (err)
-		return err;
 	if (edu_dma(&b->edu, IOVA_BASE, 64, false) ||
 	    edu_dma(&b->edu, IOVA_BASE + back, 64, true) ||
 	    memcmp(mem, mem + back, 64))
-		err = EIO;
+		return EIO;
+	return 0;
+}
+
+/* The same, around a mapping made for it and unmapped after */
+static int prove_dma(struct bench *b, struct mech *m, char *mem, size_t len)
+{
+	int err = mech_map(m, IOVA_BASE, mem, len);
+
+	if (err)
+		return err;
+	err = dma_round_trip(b, m, mem, len);
 	return mech_unmap(m, IOVA_BASE, len) ?: err;
 }
 
@@ -468,15 +519,21 @@ static int ioas_alloc(int fd, __u32 *id)
 	return err;
 }
 
-static int hwpt_alloc(struct bench *b, __u32 ioas, __u32 *id)
+/* A HWPT of IOAS ioas for device dev, on fd: ours or upstream iommufd */
+static int hwpt_alloc_on(int fd, __u32 dev, __u32 ioas, __u32 *id)
 {
 	struct iommu_hwpt_alloc hwpt = {
-		.size = sizeof(hwpt), .dev_id = b->dev, .pt_id = ioas,
+		.size = sizeof(hwpt), .dev_id = dev, .pt_id = ioas,
 	};
-	int err = call(b->ours.fd, IOMMU_HWPT_ALLOC, &hwpt);
+	int err = call(fd, IOMMU_HWPT_ALLOC, &hwpt);
 
 	*id = hwpt.out_hwpt_id;
 	return err;
+}
+
+static int hwpt_alloc(struct bench *b, __u32 ioas, __u32 *id)
+{
+	return hwpt_alloc_on(b->ours.fd, b->dev, ioas, id);
 }
 
 /* Bind the device with its VFIO group as proof; attach it to an IOAS. */
@@ -596,6 +653,61 @@ static int ours_switch(struct bench *b)
 	       dma_loss(b, true) ?: dma_loss(b, false);
 }
 
+/* The device onto HWPT or IOAS pt: ours, or upstream iommufd's cdev */
+static int mech_attach(struct bench *b, struct mech *m, __u32 pt)
+{
+	struct vfio_device_attach_iommufd_pt cmd = {
+		.argsz = sizeof(cmd), .pt_id = pt,
+	};
+
+	if (m != &b->iommufd)
+		return attach(b, pt);
+	return call(b->cdev_fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &cmd);
+}
+
+static int destroy_id(int fd, __u32 id)
+{
+	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
+
+	return call(fd, IOMMU_DESTROY, &cmd);
+}
+
+/*
+ * A new domain for the address space of m (the device dev attached to it
+ * through home), which maps NEW_DOMAIN_LEN of 4 KiB pages: IOMMU_HWPT_ALLOC,
+ * which maps all of it into the new domain, and the device attached to
+ * that (a replace), timed together. DMA through the new domain proves it;
+ * then the device goes back home and the domain is destroyed, untimed.
+ */
+static int time_new_domain(struct bench *b, struct mech *m, __u32 dev,
+			   __u32 home)
+{
+	size_t len = NEW_DOMAIN_LEN < run.max_len ? NEW_DOMAIN_LEN : run.max_len;
+	int err = mech_map(m, IOVA_BASE, b->mem[PAGES_4K], len), e;
+
+	if (err)
+		return err;
+	for (int i = 0; !err && i < run.new_domain_rounds; i++) {
+		double t0 = now_us();
+		__u32 hwpt;
+
+		err = hwpt_alloc_on(m->fd, dev, m->ioas, &hwpt);
+		if (err)
+			break;
+		err = mech_attach(b, m, hwpt);
+		if (!err)
+			add_sample(&m->new_domain, now_us() - t0);
+		err = err ?: dma_round_trip(b, m, b->mem[PAGES_4K], len);
+		/* the first error is the one to report */
+		e = mech_attach(b, m, home);
+		err = err ?: e;
+		e = destroy_id(m->fd, hwpt);
+		err = err ?: e;
+	}
+	e = mech_unmap(m, IOVA_BASE, len);
+	return err ?: e;
+}
+
 /* --- VFIO type1 ------------------------------------------------------------- */
 
 /*
@@ -649,11 +761,106 @@ static int type1_remap(struct bench *b)
 	return err ?: mech_unmap(&b->type1, IOVA_BASE, SWITCH_LEN);
 }
 
+/* --- upstream iommufd: the device's VFIO cdev bound to /dev/iommu ----------- */
+
+/* /dev/vfio/devices/vfioN of the device, from its sysfs vfio-dev directory */
+static int cdev_path(struct bench *b, char *path, size_t len)
+{
+	char dir[128];
+	struct dirent *d;
+	DIR *dp;
+	int err = ENOENT;
+
+	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/vfio-dev",
+		 b->edu.name);
+	dp = opendir(dir);
+	if (!dp)
+		return errno;
+	while ((d = readdir(dp)))
+		if (!strncmp(d->d_name, "vfio", 4)) {
+			snprintf(path, len, "/dev/vfio/devices/%s", d->d_name);
+			err = 0;
+			break;
+		}
+	closedir(dp);
+	return err;
+}
+
+/*
+ * What a VMM does with upstream iommufd: the device's VFIO cdev bound to a
+ * new /dev/iommu (kept in m->fd) and attached to a HWPT of a new IOAS
+ * (allocated, as ours is: an automatic one would go with every move of
+ * the device away from it), BAR0 mapped through the cdev (opening it
+ * reset the device). VFIO refuses the cdev
+ * while the group file is open (EBUSY), so that is closed first;
+ * iommufd_close() opens it again.
+ */
+static int iommufd_setup(struct bench *b, struct mech *m)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct vfio_device_attach_iommufd_pt pt = { .argsz = sizeof(pt) };
+	char path[sizeof("/dev/vfio/devices/") + NAME_MAX];
+	int err;
+
+	err = cdev_path(b, path, sizeof(path));
+	if (err)
+		return err;
+	close(b->group_fd);
+	b->group_fd = -1;
+	b->cdev_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (b->cdev_fd < 0)
+		return errno;
+	m->fd = open(IOMMUFD_PATH, O_RDWR | O_CLOEXEC);
+	if (m->fd < 0)
+		return errno;
+	bind.iommufd = m->fd;
+	err = call(b->cdev_fd, VFIO_DEVICE_BIND_IOMMUFD, &bind) ?:
+	      ioas_alloc(m->fd, &m->ioas);
+	if (err)
+		return err;
+	b->iommufd_dev = bind.out_devid;
+	err = hwpt_alloc_on(m->fd, b->iommufd_dev, m->ioas, &b->iommufd_hwpt);
+	if (err)
+		return err;
+	pt.pt_id = b->iommufd_hwpt;
+	return call(b->cdev_fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &pt) ?:
+	       -edu_open_vfio(&b->edu, b->cdev_fd);
+}
+
+/*
+ * Close the cdev (BAR0 mapped through it first: the mapping holds it open)
+ * and the iommufd, then give the device back as the other passes use it:
+ * BAR0 through sysfs, the group file open. 0 or an errno.
+ */
+static int iommufd_close(struct bench *b, struct mech *m)
+{
+	char path[64];
+
+	edu_close(&b->edu);
+	if (b->cdev_fd >= 0)
+		close(b->cdev_fd);
+	if (m->fd >= 0)
+		close(m->fd);
+	b->cdev_fd = m->fd = -1;
+	m->ioas = 0;
+	if (b->group_fd < 0) {
+		snprintf(path, sizeof(path), "/dev/vfio/%d", b->edu.group);
+		b->group_fd = open(path, O_RDWR | O_CLOEXEC);
+		if (b->group_fd < 0)
+			return errno;
+	}
+	return -edu_open(&b->edu);
+}
+
 /* --- the report ------------------------------------------------------------- */
 
-/* ours, type1 and their ratio; type1 mode and its ratio if it was timed */
+/*
+ * ours, type1 and their ratio; type1 mode and its ratio (type1 over it),
+ * upstream iommufd and its ratio (iommufd over ours), each if timed
+ */
 static void print_row(const char *label, struct samples *ours,
-		      struct samples *type1, struct samples *type1_mode)
+		      struct samples *type1, struct samples *type1_mode,
+		      struct samples *iommufd)
 {
 	struct figure o = summarise(ours), t = summarise(type1), m;
 
@@ -664,6 +871,11 @@ static void print_row(const char *label, struct samples *ours,
 		m = summarise(type1_mode);
 		printf(" %10.1f %8.0f..%-8.0f %6.2f", m.median, m.best, m.worst,
 		       t.median / m.median);
+	}
+	if (iommufd->n) {
+		m = summarise(iommufd);
+		printf(" %10.1f %8.0f..%-8.0f %6.2f", m.median, m.best, m.worst,
+		       m.median / o.median);
 	}
 	printf("\n");
 }
@@ -715,14 +927,17 @@ static void report(struct bench *b)
 
 	printf("#\n# microseconds per call, %d passes each; median, then fastest..slowest round\n",
 	       run.passes);
+	printf("# %-14s %10s %18s %10s %18s %6s", "", "iommu-rep", "", "type1",
+	       "", "ratio");
+	if (!*b->type1_mode_skipped)
+		printf(" %10s %18s %6s", "type1 mode", "", "ratio");
+	if (!*b->iommufd_skipped)
+		printf(" %10s %18s %6s", "iommufd", "", "ratio");
+	printf("\n");
 	if (*b->type1_mode_skipped)
-		printf("# %-14s %10s %18s %10s %18s %6s\n# (type1 mode skipped: %s)\n",
-		       "", "iommu-rep", "", "type1", "", "ratio",
-		       b->type1_mode_skipped);
-	else
-		printf("# %-14s %10s %18s %10s %18s %6s %10s %18s %6s\n", "",
-		       "iommu-rep", "", "type1", "", "ratio", "type1 mode", "",
-		       "ratio");
+		printf("# (type1 mode skipped: %s)\n", b->type1_mode_skipped);
+	if (*b->iommufd_skipped)
+		printf("# (upstream iommufd skipped: %s)\n", b->iommufd_skipped);
 	for (int k = 0; k < BACKINGS; k++) {
 		printf("# %s:\n", backing_names[k]);
 		if (!b->mem[k]) {
@@ -732,10 +947,11 @@ static void report(struct bench *b)
 		for (int s = 0; s < SIZES && sizes[s].len <= run.max_len; s++) {
 			snprintf(label, sizeof(label), "map %s", sizes[s].name);
 			print_row(label, &b->ours.map[k][s], &b->type1.map[k][s],
-				  &b->type1_mode.map[k][s]);
+				  &b->type1_mode.map[k][s], &b->iommufd.map[k][s]);
 			snprintf(label, sizeof(label), "unmap %s", sizes[s].name);
 			print_row(label, &b->ours.unmap[k][s],
-				  &b->type1.unmap[k][s], &b->type1_mode.unmap[k][s]);
+				  &b->type1.unmap[k][s], &b->type1_mode.unmap[k][s],
+				  &b->iommufd.unmap[k][s]);
 		}
 	}
 	printf("#\n# up to %lu separate 4 KiB mappings in one address space, of %lu pages: microseconds\n"
@@ -751,6 +967,15 @@ static void report(struct bench *b)
 	print_scale(&b->type1);
 	if (!*b->type1_mode_skipped)
 		print_scale(&b->type1_mode);
+	if (!*b->iommufd_skipped)
+		print_scale(&b->iommufd);
+	printf("#\n# a new domain for an address space mapping %zu MiB (HWPT_ALLOC, which maps it, + attach):\n",
+	       (NEW_DOMAIN_LEN < run.max_len ? NEW_DOMAIN_LEN : run.max_len) >> 20);
+	replace = print_switch("iommu-replace", &b->ours.new_domain);
+	if (b->iommufd.new_domain.n)
+		printf("# %-32s %10.0f us (ratio %.2f)\n", "upstream iommufd",
+		       summarise(&b->iommufd.new_domain).median,
+		       summarise(&b->iommufd.new_domain).median / replace);
 	printf("#\n# moving the device to another populated 64 MiB address space:\n");
 	replace = print_switch("iommu-replace, replace", &b->replace);
 	print_switch("iommu-replace, detach + attach", &b->detach_attach);
@@ -765,6 +990,123 @@ static void report(struct bench *b)
 		       b->lost[i], b->dmas[i], 100 * blocked, b->switches[i],
 		       b->switching_us[i] / 1e6,
 		       blocked * b->switching_us[i] / b->switches[i]);
+	}
+}
+
+/* --- the figures for files: JSON, and a TSV for the chart ------------------- */
+
+/* "name": {"median": .., "best": .., "worst": ..} of a mechanism, if timed */
+static void json_figure(const char *name, struct samples *s, bool *first)
+{
+	struct figure f;
+
+	if (!s->n)
+		return;
+	f = summarise(s);
+	printf("%s\"%s\": {\"median\": %.2f, \"best\": %.2f, \"worst\": %.2f}",
+	       *first ? "" : ", ", name, f.median, f.best, f.worst);
+	*first = false;
+}
+
+static void json_scale(struct mech *m, bool *first)
+{
+	struct scale *sc = &m->scale;
+
+	printf("%s{\"mechanism\": \"%s\", \"reached\": %lu, \"stopped\": \"%s\", \"slab_bytes_per_mapping\": %.0f",
+	       *first ? "" : ", ", m->name, sc->reached,
+	       sc->stopped ? errname(sc->stopped) : "", sc->slab_per_map);
+	for (int op = 0; op < 2; op++) {
+		bool f = true;
+
+		printf(", \"%s_us\": {", op ? "unmap" : "map");
+		for (int k = 0; k < SCALE_POINTS; k++)
+			json_figure(scale_names[k],
+				    op ? &sc->unmap[k] : &sc->map[k], &f);
+		printf("}");
+	}
+	printf("}");
+	*first = false;
+}
+
+/*
+ * One line "# json {...}" with every figure (make bench writes it to
+ * bench.json), and "# tsv" lines of each map and unmap row's ratios, type1
+ * over ours and upstream iommufd over ours (NaN where not timed): the
+ * chart's data (bench.tsv).
+ */
+static void report_files(struct bench *b)
+{
+	struct mech *mechs[] = { &b->ours, &b->type1, &b->type1_mode,
+				 &b->iommufd };
+	bool first = true;
+	char kernel[128] = "";
+	FILE *f = fopen("/proc/sys/kernel/osrelease", "r");
+
+	if (f) {
+		if (fgets(kernel, sizeof(kernel), f))
+			kernel[strcspn(kernel, "\n")] = 0;
+		fclose(f);
+	}
+	printf("# json {\"kernel\": \"%s\", \"topology\": \"%s\", \"passes\": %d, \"unit\": \"us\", \"rows\": [",
+	       kernel, getenv("IORP_TOPOLOGY") ?: "", run.passes);
+	for (int k = 0; k < BACKINGS; k++) {
+		for (int s = 0; b->mem[k] && s < SIZES &&
+		     sizes[s].len <= run.max_len; s++) {
+			for (int op = 0; op < 2; op++) {
+				bool f2 = true;
+
+				printf("%s{\"op\": \"%s\", \"backing\": \"%s\", \"size\": \"%s\", \"us\": {",
+				       first ? "" : ", ", op ? "unmap" : "map",
+				       backing_names[k], sizes[s].name);
+				for (unsigned int i = 0; i < 4; i++) {
+					struct mech *m = mechs[i];
+
+					json_figure(m->name, op ? &m->unmap[k][s] :
+						    &m->map[k][s], &f2);
+				}
+				printf("}}");
+				first = false;
+			}
+		}
+	}
+	printf("], \"scale\": [");
+	first = true;
+	for (unsigned int i = 0; i < 4; i++)
+		if (mechs[i]->scale.reached)
+			json_scale(mechs[i], &first);
+	printf("], \"switch_us\": {");
+	first = true;
+	json_figure("replace", &b->replace, &first);
+	json_figure("detach + attach", &b->detach_attach, &first);
+	json_figure("VFIO type1, unmap + map", &b->remap, &first);
+	printf("}, \"new_domain_us\": {");
+	first = true;
+	json_figure(b->ours.name, &b->ours.new_domain, &first);
+	json_figure(b->iommufd.name, &b->iommufd.new_domain, &first);
+	printf("}, \"dma_lost\": {\"replace\": [%lu, %lu], \"detach + attach\": [%lu, %lu]}}\n",
+	       b->lost[0], b->dmas[0], b->lost[1], b->dmas[1]);
+
+	for (int k = 0; k < BACKINGS; k++) {
+		for (int s = 0; b->mem[k] && s < SIZES &&
+		     sizes[s].len <= run.max_len; s++) {
+			for (int op = 0; op < 2; op++) {
+				struct samples *o = op ? &b->ours.unmap[k][s] :
+						    &b->ours.map[k][s];
+				struct samples *t = op ? &b->type1.unmap[k][s] :
+						    &b->type1.map[k][s];
+				struct samples *u = op ? &b->iommufd.unmap[k][s] :
+						    &b->iommufd.map[k][s];
+				double om = summarise(o).median;
+
+				printf("# tsv %s %s, %s\t%.3f\t", op ? "unmap" : "map",
+				       sizes[s].name, backing_names[k],
+				       summarise(t).median / om);
+				if (u->n)
+					printf("%.3f\n", summarise(u).median / om);
+				else
+					printf("NaN\n");
+			}
+		}
 	}
 }
 
@@ -926,7 +1268,7 @@ static int ours_pass(struct bench *b, int pass)
 	step(!err, "iommu-replace", "pass %d, iommu-replace: bound, attached to HWPT %u of IOAS %u, DMA through it: %s",
 	     pass, b->hwpt_a, b->ours.ioas, errname(err));
 	err = err ?: time_map_unmap(b, &b->ours) ?: time_scale(b, &b->ours) ?:
-	      ours_switch(b);
+	      time_new_domain(b, &b->ours, b->dev, b->hwpt_a) ?: ours_switch(b);
 	if (b->ours.fd >= 0)
 		close(b->ours.fd);
 	b->ours.fd = -1;
@@ -1018,6 +1360,43 @@ static int type1_mode_pass(struct bench *b, int pass)
 	return err;
 }
 
+/*
+ * One pass of upstream iommufd, where the kernel has it (the reference
+ * kernel of make bench): the device's cdev bound to /dev/iommu, prove,
+ * time, close, the device given back. Two results, both skipped without
+ * /dev/iommu, with the reason.
+ */
+static int iommufd_pass(struct bench *b, int pass)
+{
+	char cdev[sizeof("/dev/vfio/devices/") + NAME_MAX];
+	char *why = b->iommufd_skipped;
+	int err, back;
+
+	if (access(IOMMUFD_PATH, F_OK))
+		snprintf(why, sizeof(b->iommufd_skipped),
+			 "this kernel has no %s (CONFIG_IOMMUFD)", IOMMUFD_PATH);
+	else if (cdev_path(b, cdev, sizeof(cdev)))
+		snprintf(why, sizeof(b->iommufd_skipped),
+			 "the device has no VFIO cdev (CONFIG_VFIO_DEVICE_CDEV)");
+	if (*why) {
+		printf("ok %d - upstream iommufd # SKIP %s\n", ++step_no, why);
+		printf("ok %d - upstream iommufd timed # SKIP %s\n", ++step_no, why);
+		return 0;
+	}
+	err = iommufd_setup(b, &b->iommufd) ?:
+	      prove_dma(b, &b->iommufd, b->mem_a, SWITCH_LEN);
+	step(!err, "upstream iommufd", "pass %d, upstream iommufd: the device's VFIO cdev bound to %s, attached to IOAS %u, DMA through it: %s",
+	     pass, IOMMUFD_PATH, b->iommufd.ioas, errname(err));
+	err = err ?: time_map_unmap(b, &b->iommufd) ?:
+	      time_scale(b, &b->iommufd) ?:
+	      time_new_domain(b, &b->iommufd, b->iommufd_dev, b->iommufd_hwpt);
+	back = iommufd_close(b, &b->iommufd);
+	err = err ?: back;
+	step(!err, "upstream iommufd timed", err ? "pass %d: %s" : NULL, pass,
+	     errname(err));
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
@@ -1026,13 +1405,15 @@ int main(int argc, char **argv)
 		.ours = { .name = "iommu-replace", .fd = -1 },
 		.type1 = { .name = "VFIO type1", .fd = -1, .capped = true },
 		.type1_mode = { .name = "iommu-replace type1 mode", .fd = -1 },
+		.iommufd = { .name = "upstream iommufd", .fd = -1 },
+		.cdev_fd = -1,
 	};
 	int err;
 
 	if (argc > 1 && !strcmp(argv[1], "--short"))
 		run = short_run;
-	/* the device, then per pass: ours, type1, type1 mode, each timed */
-	printf("TAP version 13\n1..%d\n", 1 + 6 * run.passes);
+	/* the device, then per pass: ours, type1, type1 mode, iommufd, timed */
+	printf("TAP version 13\n1..%d\n", 1 + 8 * run.passes);
 	err = setrlimit(RLIMIT_MEMLOCK, &unlimited) ? errno : buffers(&b) ?:
 	      -edu_claim_alone(&b.edu, &b.group_fd);
 	step(!err, "device", "edu %s alone in iommu group %d, on vfio-pci; memory of each backing: %s",
@@ -1043,9 +1424,12 @@ int main(int argc, char **argv)
 		err = err ?: type1_pass(&b, pass);
 		step(!err, "VFIO type1 timed", NULL);
 		err = err ?: type1_mode_pass(&b, pass);
+		err = err ?: iommufd_pass(&b, pass);
 	}
-	if (!failures)
+	if (!failures) {
 		report(&b);
+		report_files(&b);
+	}
 	if (b.group_fd >= 0)
 		close(b.group_fd);
 	edu_close(&b.edu);

@@ -15,7 +15,7 @@
 #                       (built and booted from a clean trixie root);
 #                       kernel "6.1-debug" is the reliability lane: a 6.1
 #                       kernel of our own with lockdep, KASAN, kmemleak and
-#                       fault injection (tests/debug-kernel), where the
+#                       fault injection (tests/kernels), where the
 #                       upstream fail_nth test runs for real and the fuzzer
 #                       runs for FUZZ_SECONDS (default 60; FUZZ_SEED replays a seed);
 #   "selftest"          the runner's self-test: a failing guest test, a guest
@@ -351,7 +351,7 @@ root_ready() {	# SUITE: sets root_dir
 	exec {fd}> "$root_dir.lock" && flock -s "$fd"
 }
 
-# The reliability lane: a 6.1 kernel of our own (tests/debug-kernel), test
+# The reliability lane: a 6.1 kernel of our own (tests/kernels), test
 # flavour only (no dkms, no prod), and the fuzzer.
 debug=6.1-debug
 debug_topologies=("${topologies[@]}")
@@ -369,7 +369,7 @@ plan_selected "$debug" "${debug_plan[@]}" && need_debug=1
 # and the first lanes leave of the cores.
 dk_pid=
 if [ $need_debug = 1 ] || selected "$debug" host build; then
-	setsid nice -n 19 tests/debug-kernel/build.sh > "$out/debug-kernel.dir" \
+	setsid nice -n 19 tests/kernels/build.sh debug > "$out/debug-kernel.dir" \
 		2> "$out/logs/debug-kernel.log" &
 	dk_pid=$!
 	bg_groups+=($!)

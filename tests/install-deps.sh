@@ -12,7 +12,8 @@
 #   Debian package, debootstrap for the clean roots it is installed into;
 #   bc, flex, bison, libelf-dev and libssl-dev
 #   to build the debug kernel; xz-utils and zstd, which unpack a kernel's
-#   vmlinuz for the VFIO backend's layout check (6.12's is zstd).
+#   vmlinuz for the VFIO backend's layout check (6.12's is zstd);
+#   gnuplot-nox for make bench's chart.
 set -euo pipefail
 
 packages=(
@@ -22,7 +23,7 @@ packages=(
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	linux-source-6.1 linux-source-6.12
 	qemu-system-x86 busybox-static kmod libkmod-dev dkms sparse
-	debhelper dh-dkms lintian debootstrap
+	debhelper dh-dkms lintian debootstrap gnuplot-nox
 )
 
 missing=()
