@@ -1385,8 +1385,9 @@ static int iommufd_pass(struct bench *b, int pass)
 	}
 	err = iommufd_setup(b, &b->iommufd) ?:
 	      prove_dma(b, &b->iommufd, b->mem_a, SWITCH_LEN);
-	step(!err, "upstream iommufd", "pass %d, upstream iommufd: the device's VFIO cdev bound to %s, attached to IOAS %u, DMA through it: %s",
-	     pass, IOMMUFD_PATH, b->iommufd.ioas, errname(err));
+	step(!err, "upstream iommufd", "pass %d, upstream iommufd: the device's VFIO cdev bound to %s, attached to HWPT %u of IOAS %u, DMA through it: %s",
+	     pass, IOMMUFD_PATH, b->iommufd_hwpt, b->iommufd.ioas,
+	     errname(err));
 	err = err ?: time_map_unmap(b, &b->iommufd) ?:
 	      time_scale(b, &b->iommufd) ?:
 	      time_new_domain(b, &b->iommufd, b->iommufd_dev, b->iommufd_hwpt);

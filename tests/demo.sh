@@ -40,11 +40,14 @@ make -s tests >> "$log" 2>&1 || { cat "$log"; exit 1; }
 # bench_files DIR: the figures as DIR/bench.json, and DIR/bench.svg, a chart
 # of each row's ratios against ours (gnuplot, from DIR/bench.tsv)
 bench_files() {
+	local peers=
+	grep -q '^# json ' "$1/lane.tap" || return 0	# the run failed
 	sed -n 's/^# json //p' "$1/lane.tap" > "$1/bench.json"
 	sed -n 's/^# tsv //p' "$1/lane.tap" > "$1/bench.tsv"
-	[ -s "$1/bench.tsv" ] || return 0
+	awk -F '\t' '$3 != "NaN" { found = 1 } END { exit !found }' \
+		"$1/bench.tsv" && peers=iommufd
 	gnuplot -c tests/bench-chart.gp "$1/bench.tsv" "$1/bench.svg" \
-		"$kver, $iommu" &&
+		"$kver, $iommu" "$peers" &&
 		echo "iommu-replace bench: figures in $1/bench.json, chart in $1/bench.svg"
 }
 
@@ -53,7 +56,11 @@ for kver in "${kernels[@]}"; do
 	own=()
 	if [ "$kver" = reference ]; then
 		echo "iommu-replace $prog: the reference kernel (upstream iommufd; the first time it takes about 10 minutes to build)"
-		rk=$(tests/kernels/build.sh reference)
+		if ! rk=$(tests/kernels/build.sh reference); then
+			echo "iommu-replace $prog: FAILED: the reference kernel did not build"
+			failed=1
+			continue
+		fi
 		kver=$(cat "$rk/release")
 		own=(--vmlinuz "$rk/bzImage" --kdir "$rk/build")
 		kdir=(KDIR="$rk/build")

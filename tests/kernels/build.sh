@@ -62,17 +62,18 @@ echo "$flavour kernel: building in $out (log: $log)" >&2
 rm -rf "$out"
 mkdir -p "$out"
 src=$out/linux-source-$series
-if ! (
-	set -e
-	tar -xJf "$tarball" -C "$out"
+# every step must succeed (set -e does not reach into an if's condition)
+unpack_and_configure() {
+	tar -xJf "$tarball" -C "$out" || return
 	for patch in ${patches[@]+"${patches[@]}"}; do
-		patch -p1 -d "$src" < "$patch"
+		patch -p1 -d "$src" < "$patch" || return
 	done
-	make -C "$src" O="$out/build" tinyconfig
+	make -C "$src" O="$out/build" tinyconfig || return
 	"$src/scripts/kconfig/merge_config.sh" -m -O "$out/build" \
-		"$out/build/.config" "$here/guest.config" "$fragment"
+		"$out/build/.config" "$here/guest.config" "$fragment" || return
 	make -C "$src" O="$out/build" olddefconfig
-) > "$log" 2>&1; then
+}
+if ! unpack_and_configure > "$log" 2>&1; then
 	tail -n 30 "$log" >&2
 	echo "build.sh: unpacking or configuring the $flavour kernel failed (log: $log)" >&2
 	exit 1
