@@ -168,6 +168,11 @@ static const typeof(run) short_run = { 1, 2UL << 20, 2, 4, 1, 2, 2048, 1 };
 /* a new domain for an address space that maps this much (or run.max_len) */
 #define NEW_DOMAIN_LEN	(256UL << 20)
 
+static size_t new_domain_len(void)
+{
+	return NEW_DOMAIN_LEN < run.max_len ? NEW_DOMAIN_LEN : run.max_len;
+}
+
 /*
  * Scale: separate 4 KiB mappings from SCALE_IOVA on, of the pages of
  * SCALE_POOL bytes of memory in turn (a page backs many mappings, as the
@@ -682,7 +687,7 @@ static int destroy_id(int fd, __u32 id)
 static int time_new_domain(struct bench *b, struct mech *m, __u32 dev,
 			   __u32 home)
 {
-	size_t len = NEW_DOMAIN_LEN < run.max_len ? NEW_DOMAIN_LEN : run.max_len;
+	size_t len = new_domain_len();
 	int err = mech_map(m, IOVA_BASE, b->mem[PAGES_4K], len), e;
 
 	if (err)
@@ -798,7 +803,6 @@ static int cdev_path(struct bench *b, char *path, size_t len)
 static int iommufd_setup(struct bench *b, struct mech *m)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
-	struct vfio_device_attach_iommufd_pt pt = { .argsz = sizeof(pt) };
 	char path[sizeof("/dev/vfio/devices/") + NAME_MAX];
 	int err;
 
@@ -822,8 +826,7 @@ static int iommufd_setup(struct bench *b, struct mech *m)
 	err = hwpt_alloc_on(m->fd, b->iommufd_dev, m->ioas, &b->iommufd_hwpt);
 	if (err)
 		return err;
-	pt.pt_id = b->iommufd_hwpt;
-	return call(b->cdev_fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &pt) ?:
+	return mech_attach(b, m, b->iommufd_hwpt) ?:
 	       -edu_open_vfio(&b->edu, b->cdev_fd);
 }
 
@@ -922,7 +925,7 @@ static void print_scale(struct mech *m)
 
 static void report(struct bench *b)
 {
-	double replace, remap;
+	double replace, remap, new_domain;
 	char label[32];
 
 	printf("#\n# microseconds per call, %d passes each; median, then fastest..slowest round\n",
@@ -970,12 +973,12 @@ static void report(struct bench *b)
 	if (!*b->iommufd_skipped)
 		print_scale(&b->iommufd);
 	printf("#\n# a new domain for an address space mapping %zu MiB (HWPT_ALLOC, which maps it, + attach):\n",
-	       (NEW_DOMAIN_LEN < run.max_len ? NEW_DOMAIN_LEN : run.max_len) >> 20);
-	replace = print_switch("iommu-replace", &b->ours.new_domain);
+	       new_domain_len() >> 20);
+	new_domain = print_switch("iommu-replace", &b->ours.new_domain);
 	if (b->iommufd.new_domain.n)
 		printf("# %-32s %10.0f us (ratio %.2f)\n", "upstream iommufd",
 		       summarise(&b->iommufd.new_domain).median,
-		       summarise(&b->iommufd.new_domain).median / replace);
+		       summarise(&b->iommufd.new_domain).median / new_domain);
 	printf("#\n# moving the device to another populated 64 MiB address space:\n");
 	replace = print_switch("iommu-replace, replace", &b->replace);
 	print_switch("iommu-replace, detach + attach", &b->detach_attach);
@@ -1038,6 +1041,7 @@ static void report_files(struct bench *b)
 {
 	struct mech *mechs[] = { &b->ours, &b->type1, &b->type1_mode,
 				 &b->iommufd };
+	const unsigned int nmechs = sizeof(mechs) / sizeof(mechs[0]);
 	bool first = true;
 	char kernel[128] = "";
 	FILE *f = fopen("/proc/sys/kernel/osrelease", "r");
@@ -1058,7 +1062,7 @@ static void report_files(struct bench *b)
 				printf("%s{\"op\": \"%s\", \"backing\": \"%s\", \"size\": \"%s\", \"us\": {",
 				       first ? "" : ", ", op ? "unmap" : "map",
 				       backing_names[k], sizes[s].name);
-				for (unsigned int i = 0; i < 4; i++) {
+				for (unsigned int i = 0; i < nmechs; i++) {
 					struct mech *m = mechs[i];
 
 					json_figure(m->name, op ? &m->unmap[k][s] :
@@ -1071,7 +1075,7 @@ static void report_files(struct bench *b)
 	}
 	printf("], \"scale\": [");
 	first = true;
-	for (unsigned int i = 0; i < 4; i++)
+	for (unsigned int i = 0; i < nmechs; i++)
 		if (mechs[i]->scale.reached)
 			json_scale(mechs[i], &first);
 	printf("], \"switch_us\": {");

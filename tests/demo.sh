@@ -73,8 +73,12 @@ for kver in "${kernels[@]}"; do
 	out=$top/build/$prog
 	[ "$prog" = bench ] && out=$top/build/bench/$kver
 	echo "iommu-replace $prog: building the module for $kver"
-	make -s module KVER="$kver" "${kdir[@]}" >> "$log" 2>&1 ||
-		{ cat "$log"; exit 1; }
+	if ! make -s module KVER="$kver" "${kdir[@]}" >> "$log" 2>&1; then
+		cat "$log"
+		echo "iommu-replace $prog: FAILED: the module did not build for $kver"
+		failed=1
+		continue
+	fi
 
 	echo "iommu-replace $prog: booting $what (QEMU TCG, emulated $iommu)"
 	# the benchmark keeps 1 GiB of each of four kinds of memory

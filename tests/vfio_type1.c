@@ -1741,12 +1741,15 @@ static bool thread_blocks(pid_t tid, double seconds)
 /*
  * A SWITCH that comes while one vfio_pin_pages() of three pages is half
  * done (stopped at pause point "pin_next", before its second page) waits
- * for the whole pin (its thread is seen asleep in the kernel before the pin
- * goes on; before the fix it slept too, in the device's dma_unmap), which
- * gets its three pages; the SWITCH then asks the device to drop them.
- * Before the fix the pin failed (EINVAL): that is what tells the two. The pin is not split: no page pinned first is
+ * for the whole pin, which gets its three pages; the SWITCH then asks the
+ * device to drop them. The pin is not split: no page pinned first is
  * released by the SWITCH while a later one is pinned (type1 orders a pin
  * and an unmap the same way, under its lock).
+ *
+ * The SWITCH thread is seen asleep in the kernel before the pin goes on;
+ * that only orders the test (before the fix it slept too, in the device's
+ * dma_unmap). What tells the fix from the bug is the pin's result: before
+ * the fix it failed with EINVAL.
  */
 TEST_F(emu, switch_waits_for_a_pin_of_several_pages)
 {
