@@ -123,6 +123,8 @@ static int iorp_area_map_range(struct iorp_area *area,
 	int ret = 0;
 
 	lockdep_assert_held(&area->iopt->iova_rwsem);
+	/* never more pieces than pages; a short range needs no allocation */
+	room = min_t(unsigned long, room, last - first + 1);
 	/* putting a mapping back must not fail for want of a page: two do */
 	sgl = room > ARRAY_SIZE(fallback) ?
 	      kmalloc_array(room, sizeof(*sgl), GFP_KERNEL | __GFP_NOWARN) :
@@ -379,12 +381,14 @@ static int iorp_iopt_map_elems(struct iorp_iopt *iopt,
 			       unsigned long *iova, unsigned long uaddr_hint,
 			       unsigned long length, int prot, bool fixed)
 {
-	struct iorp_area **areas;
+	struct iorp_area **areas, *one_area = NULL;
 	unsigned long next_iova;
 	unsigned int i, done = 0;
 	int ret;
 
-	areas = kvcalloc(nelems, sizeof(*areas), GFP_KERNEL_ACCOUNT);
+	/* a MAP has one element: no array for it */
+	areas = nelems == 1 ? &one_area :
+		kvcalloc(nelems, sizeof(*areas), GFP_KERNEL_ACCOUNT);
 	if (!areas)
 		return -ENOMEM;
 	for (i = 0; i < nelems; i++) {
@@ -460,7 +464,8 @@ out_unlock:
 out_free:
 	for (i = 0; i < nelems; i++)
 		kfree(areas[i]);
-	kvfree(areas);
+	if (areas != &one_area)
+		kvfree(areas);
 	return ret;
 }
 

@@ -133,7 +133,13 @@ struct iorp_object *iorp_object_get(struct iorp_ctx *ctx, u32 id,
 void iorp_object_put(struct iorp_ctx *ctx, struct iorp_object *obj)
 {
 	refcount_dec(&obj->users);
-	wake_up_all(&ctx->destroy_wait);
+	/*
+	 * Only a removal waits (wait_event() below): its full barrier before
+	 * testing the count pairs with wq_has_sleeper()'s after the dec, so
+	 * the common put skips the wait queue's lock.
+	 */
+	if (wq_has_sleeper(&ctx->destroy_wait))
+		wake_up_all(&ctx->destroy_wait);
 }
 
 /* Under xa_lock: take obj out if only the table holds it. */

@@ -44,6 +44,9 @@
 /* Largest temporary buffer the pinning loop allocates, in bytes. */
 static size_t iorp_temp_memory_limit = 65536;
 
+/* Pins of up to this many pages take their page array from the stack. */
+#define IORP_PIN_SMALL_BATCH	8
+
 void iorp_set_temp_memory_limit(size_t bytes)
 {
 	WRITE_ONCE(iorp_temp_memory_limit, bytes);
@@ -369,14 +372,16 @@ static int iorp_pages_pin_range(struct iorp_pages *pages,
 				unsigned long first, unsigned long last)
 {
 	size_t limit = READ_ONCE(iorp_temp_memory_limit);
+	struct page **batch, *small_batch[IORP_PIN_SMALL_BATCH];
 	unsigned long index = first, batch_len;
-	struct page **batch;
 	int ret = 0;
 
 	lockdep_assert_held(&pages->mutex);
 	batch_len = min(last - first + 1,
 			max_t(size_t, limit / sizeof(*batch), 1));
-	batch = kmalloc_array(batch_len, sizeof(*batch),
+	/* a few pages (a one-page MAP) need no allocation */
+	batch = batch_len <= ARRAY_SIZE(small_batch) ? small_batch :
+		kmalloc_array(batch_len, sizeof(*batch),
 			      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!batch)
 		return -ENOMEM;
@@ -411,7 +416,8 @@ static int iorp_pages_pin_range(struct iorp_pages *pages,
 		pages->npinned += got;
 		index += got;
 	}
-	kfree(batch);
+	if (batch != small_batch)
+		kfree(batch);
 	return ret;
 }
 
