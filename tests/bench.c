@@ -32,14 +32,28 @@
  *                The mappings share SCALE_POOL of pages; DMA through the
  *                first and last mapping edu's 28-bit DMA reaches proves
  *                them after they are made. --short makes 2,048.
+ *   memory       the kernel memory the 256 MiB map of each backing takes,
+ *                per 4 KiB page: slab and vmalloc (/proc/meminfo).
+ *   pinned once  a 64 MiB buffer mapped for the device's group and a
+ *                second group (two edu functions): through one IOAS of
+ *                ours with a HWPT (a domain) per group, through one type1
+ *                container (which puts both groups in one domain where it
+ *                can) and through a type1 container per group; the pages
+ *                pinned (the guest's FOLL_PIN count) and charged
+ *                (locked_vm) per page.
  *   new domain   IOMMU_HWPT_ALLOC of a new domain for an address space
  *                that maps 256 MiB (which maps it all into the domain) and
  *                the device attached to it: ours and upstream iommufd's.
- *   switch       moving the device from one populated 64 MiB address space
+ *   switch       moving a group from one populated 64 MiB address space
  *                to another: IOMMU_REPLACE_DEVICE_ATTACH straight onto the
- *                other HWPT (replace), detach then attach, and what type1
- *                offers instead (one address space per container, so the
- *                VMM unmaps the old memory and maps the new).
+ *                other HWPT (replace) against detach then attach, median
+ *                and 99th percentile, for the device alone in its group
+ *                and for the second group (moving one of its devices moves
+ *                both), with the module as loaded and loaded again with
+ *                force_fallback=1 (its own switch route where the kernel
+ *                has the native one); and what type1 offers instead (one
+ *                address space per container, so the VMM unmaps the old
+ *                memory and maps the new).
  *   DMA lost     the device writes run.loss_dmas times a pass while another
  *                thread switches it between the two address spaces back to
  *                back (replace, then detach + attach): how many writes
@@ -51,15 +65,21 @@
  *                every attach: replace is not hitless, and this says how
  *                much it loses.
  *
+ *   profile      where one-page maps and unmaps spend their time: ftrace's
+ *                function graph of ours, type1 and upstream iommufd, folded
+ *                into a call tree (skipped, with the reason, on a kernel
+ *                that cannot trace).
+ *
  * "bench --short" (what make check runs, to prove the program works) does
  * one pass of the sizes up to 2 MiB, two rounds each; its figures mean
- * nothing.
+ * nothing. "bench --profile" makes the profiles alone.
  *
  * The mechanisms take turns, run.passes times each (the device is
  * bound to iommu-replace, then its group is put in a type1 container, then
  * the module is loaded again in type1 mode and the group put in a
- * container of ours, then its cdev is bound to upstream iommufd, and so
- * on), so that whatever slows the guest for a
+ * container of ours, then with force_fallback=1 for the switch rows, then
+ * its cdev is bound to upstream iommufd, and so on), so that whatever
+ * slows the guest for a
  * while (TCG warming up, the host's load) falls on all. Each figure is the
  * median of all rounds of all passes, with the fastest and slowest round
  * beside it; a ratio is type1's median over ours, or over type1 mode's,
@@ -89,14 +109,17 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/iommu_replace.h>
 #include <linux/mman.h>
 #include <linux/vfio.h>
 
 #include "edu.h"
+#include "ftrace_profile.h"
 #include "report.h"
 
 #define DEV_PATH	"/dev/iommu-replace"
@@ -161,9 +184,17 @@ static struct {
 	int switch_rounds, remap_rounds, loss_dmas;
 	unsigned long scale_max;	/* separate 4 KiB mappings at most */
 	int new_domain_rounds;
-} run = { MAX_PASSES, 1UL << 30, 100, 50, 3, 20, 1000000, 3 };
+	int profile_ops;	/* one-page maps and unmaps profiled */
+} run = { MAX_PASSES, 1UL << 30, 100, 50, 3, 20, 1000000, 3, 200 };
 
-static const typeof(run) short_run = { 1, 2UL << 20, 2, 4, 1, 2, 2048, 1 };
+static const typeof(run) short_run = { 1, 2UL << 20, 2, 4, 1, 2, 2048, 1, 10 };
+
+/*
+ * The profile's function graph goes this deep below ioctl(); a node
+ * under PROFILE_MIN_US per map + unmap is left out of the report.
+ */
+#define PROFILE_GRAPH_DEPTH	8
+#define PROFILE_MIN_US		1.5
 
 /* a new domain for an address space that maps this much (or run.max_len) */
 #define NEW_DOMAIN_LEN	(256UL << 20)
@@ -202,7 +233,7 @@ struct samples {
 };
 
 struct figure {
-	double median, best, worst;
+	double median, p99, best, worst;
 };
 
 /* many separate mappings in one address space, one pass after another */
@@ -222,6 +253,43 @@ struct mech {
 	struct samples map[BACKINGS][SIZES], unmap[BACKINGS][SIZES];
 	struct scale scale;
 	struct samples new_domain;	/* HWPT_ALLOC + attach: iommufd APIs */
+	/* per 4 KiB page of a new_domain_len() map, last pass: bytes of */
+	bool memory_known[BACKINGS];
+	double slab_per_page[BACKINGS];		/* slab */
+	double vmalloc_per_page[BACKINGS];	/* vmalloc */
+};
+
+/*
+ * pages pinned in the whole guest (FOLL_PIN), and charged to this process;
+ * PIN_UNKNOWN where a counter could not be read
+ */
+struct pin_count {
+	long long pinned, charged;
+};
+
+#define PIN_UNKNOWN LLONG_MIN
+
+/* What one way of mapping a buffer for two groups pinned and charged */
+struct pinned_once {
+	const char *how;	/* NULL: not measured */
+	struct pin_count added;
+	int err;
+};
+
+#define PIN_WAYS 3
+
+/* how the module switches a group: as loaded, or made to use its fallback */
+enum { ROUTE_AS_LOADED, ROUTE_FALLBACK, ROUTES };
+/* what moves: the bench device alone in its group, or a two-device group */
+enum { ONE_DEVICE, TWO_DEVICES, GROUP_KINDS };
+
+static const char *const switch_cases[ROUTES][GROUP_KINDS] = {
+	{ "one-device group", "two-device group" },
+	{ "one-device group, force_fallback", "two-device group, force_fallback" },
+};
+
+struct switch_times {
+	struct samples replace, detach_attach;
 };
 
 struct bench {
@@ -234,14 +302,27 @@ struct bench {
 	struct mech ours, type1, type1_mode, iommufd;
 	char type1_mode_skipped[96];	/* why type1 mode was not timed */
 	char iommufd_skipped[96];	/* why upstream iommufd was not timed */
+	char fallback_skipped[96];	/* why the fallback was not timed */
 	int cdev_fd;		/* the device's VFIO cdev, iommufd passes only */
 	__u32 iommufd_dev;	/* its device ID in the iommufd */
 	__u32 iommufd_hwpt;	/* the HWPT it is attached to there */
 	__u32 dev, hwpt_a, hwpt_b;
-	struct samples replace, detach_attach, remap;
+	/*
+	 * A second iommu group of two edu functions (pinned once, and the
+	 * switch of a two-device group); pair_fd -1 without one, why_no_pair
+	 * says why. In a pass of ours: their device IDs and their HWPTs on the
+	 * two address spaces.
+	 */
+	struct edu pair[2];
+	int pair_fd, pair_err;
+	char why_no_pair[96];
+	__u32 pair_dev[2], pair_hwpt_a, pair_hwpt_b;
+	struct switch_times sw[ROUTES][GROUP_KINDS];
+	struct samples remap;
 	/* DMA across switches: [0] replace, [1] detach + attach */
 	unsigned long dmas[2], lost[2], switches[2];
 	double switching_us[2];
+	struct pinned_once pinned[PIN_WAYS];
 };
 
 static int step_no, failures;
@@ -271,7 +352,10 @@ static struct figure summarise(struct samples *s)
 {
 	qsort(s->t, s->n, sizeof(s->t[0]), cmp_double);
 	return (struct figure){
-		.median = s->t[s->n / 2], .best = s->t[0], .worst = s->t[s->n - 1],
+		.median = s->t[s->n / 2],
+		/* nearest rank: the smallest sample at or above 99% of them */
+		.p99 = s->t[(s->n * 99 + 99) / 100 - 1],
+		.best = s->t[0], .worst = s->t[s->n - 1],
 	};
 }
 
@@ -358,7 +442,31 @@ static int prove_dma(struct bench *b, struct mech *m, char *mem, size_t len)
 	return mech_unmap(m, IOVA_BASE, len) ?: err;
 }
 
-/* Prove, then map and unmap, each size of each backing in turn, timed. */
+static long long meminfo_bytes(const char *key);
+
+/*
+ * The kernel memory a map of len bytes of backing k took, per 4 KiB page:
+ * /proc/meminfo's Slab and VmallocUsed before the map (slab0, vmalloc0)
+ * and now.
+ */
+static void note_memory_per_page(struct mech *m, int k, size_t len,
+				 long long slab0, long long vmalloc0)
+{
+	long long slab = meminfo_bytes("Slab");
+	long long vmalloc = meminfo_bytes("VmallocUsed");
+	double pages = len / 4096;
+
+	m->memory_known[k] = slab0 >= 0 && vmalloc0 >= 0 && slab >= 0 &&
+			     vmalloc >= 0;
+	m->slab_per_page[k] = (slab - slab0) / pages;
+	m->vmalloc_per_page[k] = (vmalloc - vmalloc0) / pages;
+}
+
+/*
+ * Prove, then map and unmap, each size of each backing in turn, timed. The
+ * first round of the new-domain length also notes the kernel memory the
+ * map takes per page.
+ */
 static int time_map_unmap(struct bench *b, struct mech *m)
 {
 	for (int k = 0; k < BACKINGS; k++) {
@@ -374,24 +482,33 @@ static int time_map_unmap(struct bench *b, struct mech *m)
 			if (err)
 				return err;
 			for (int i = 0; i < rounds; i++) {
-				double t0 = now_us(), t1;
+				bool note = !i && len == new_domain_len();
+				long long slab0 = note ? meminfo_bytes("Slab") : 0;
+				long long vmalloc0 = note ?
+						     meminfo_bytes("VmallocUsed") : 0;
+				double t0 = now_us(), t1, t2;
 
 				err = mech_map(m, IOVA_BASE, b->mem[k], len);
 				t1 = now_us();
+				if (!err && note)
+					note_memory_per_page(m, k, len, slab0,
+							     vmalloc0);
+				t2 = now_us();
 				err = err ?: mech_unmap(m, IOVA_BASE, len);
 				if (err)
 					return err;
 				add_sample(&m->map[k][s], t1 - t0);
-				add_sample(&m->unmap[k][s], now_us() - t1);
+				add_sample(&m->unmap[k][s], now_us() - t2);
 			}
 		}
 	}
 	return 0;
 }
 
-/* The kernel's slab memory (/proc/meminfo Slab), in bytes; -1 if unknown */
-static long long slab_bytes(void)
+/* A line of /proc/meminfo ("Slab", "VmallocUsed"), in bytes; -1 if unknown */
+static long long meminfo_bytes(const char *key)
 {
+	size_t key_len = strlen(key);
 	long long kb = -1;
 	char line[128];
 	FILE *f = fopen("/proc/meminfo", "r");
@@ -399,10 +516,16 @@ static long long slab_bytes(void)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Slab: %lld kB", &kb) == 1)
+		if (!strncmp(line, key, key_len) && line[key_len] == ':' &&
+		    sscanf(line + key_len + 1, "%lld kB", &kb) == 1)
 			break;
 	fclose(f);
 	return kb < 0 ? -1 : kb * 1024;
+}
+
+static long long slab_bytes(void)
+{
+	return meminfo_bytes("Slab");
 }
 
 static __u64 scale_iova(unsigned long i)
@@ -497,22 +620,32 @@ static int time_scale(struct bench *b, struct mech *m)
 
 /* --- iommu-replace ---------------------------------------------------------- */
 
-static int attach(struct bench *b, __u32 pt)
+static int attach_dev(struct bench *b, __u32 dev, __u32 pt)
 {
 	struct iommu_replace_device_attach cmd = {
-		.size = sizeof(cmd), .dev_id = b->dev, .pt_id = pt,
+		.size = sizeof(cmd), .dev_id = dev, .pt_id = pt,
 	};
 
 	return call(b->ours.fd, IOMMU_REPLACE_DEVICE_ATTACH, &cmd);
 }
 
-static int detach(struct bench *b)
+static int detach_dev(struct bench *b, __u32 dev)
 {
 	struct iommu_replace_device_detach cmd = {
-		.size = sizeof(cmd), .dev_id = b->dev,
+		.size = sizeof(cmd), .dev_id = dev,
 	};
 
 	return call(b->ours.fd, IOMMU_REPLACE_DEVICE_DETACH, &cmd);
+}
+
+static int attach(struct bench *b, __u32 pt)
+{
+	return attach_dev(b, b->dev, pt);
+}
+
+static int detach(struct bench *b)
+{
+	return detach_dev(b, b->dev);
 }
 
 static int ioas_alloc(int fd, __u32 *id)
@@ -564,12 +697,32 @@ static int ours_setup(struct bench *b)
 	       attach(b, b->hwpt_a);
 }
 
-static int time_switch(struct bench *b, bool straight, struct samples *s)
+/*
+ * Move the bench device, or the pair's group, onto HWPT to: straight (a
+ * replace; moving one device of a group moves the group), or detached
+ * first (every device of the group, then each attached again).
+ */
+static int move(struct bench *b, int kind, __u32 to, bool straight)
 {
+	if (kind == ONE_DEVICE)
+		return straight ? attach(b, to) : detach(b) ?: attach(b, to);
+	if (straight)
+		return attach_dev(b, b->pair_dev[0], to);
+	return detach_dev(b, b->pair_dev[0]) ?: detach_dev(b, b->pair_dev[1]) ?:
+	       attach_dev(b, b->pair_dev[0], to) ?:
+	       attach_dev(b, b->pair_dev[1], to);
+}
+
+static int time_switch(struct bench *b, int kind, bool straight,
+		       struct samples *s)
+{
+	__u32 a = kind == ONE_DEVICE ? b->hwpt_a : b->pair_hwpt_a;
+	__u32 other = kind == ONE_DEVICE ? b->hwpt_b : b->pair_hwpt_b;
+
 	for (int i = 0; i < run.switch_rounds; i++) {
-		__u32 to = i % 2 ? b->hwpt_a : b->hwpt_b;
+		__u32 to = i % 2 ? a : other;
 		double t0 = now_us();
-		int err = straight ? attach(b, to) : detach(b) ?: attach(b, to);
+		int err = move(b, kind, to, straight);
 
 		if (err)
 			return err;
@@ -644,18 +797,73 @@ static int dma_loss(struct bench *b, bool straight)
 	return err ?: sw.err;
 }
 
-/* Two populated 64 MiB address spaces; the device moves between them. */
-static int ours_switch(struct bench *b)
-{
-	struct mech other = { .fd = b->ours.fd };
+static int both_prove(struct edu *e1, struct edu *e2, char *mem);
 
-	return ioas_alloc(b->ours.fd, &other.ioas) ?:
-	       hwpt_alloc(b, other.ioas, &b->hwpt_b) ?:
-	       mech_map(&b->ours, IOVA_BASE, b->mem_a, SWITCH_LEN) ?:
-	       mech_map(&other, IOVA_BASE, b->mem_b, SWITCH_LEN) ?:
-	       time_switch(b, true, &b->replace) ?:
-	       time_switch(b, false, &b->detach_attach) ?:
-	       dma_loss(b, true) ?: dma_loss(b, false);
+/*
+ * The pair bound, the group given a HWPT of its own on each address space
+ * (ours.ioas, other) and both devices attached to the first: DMA of both
+ * devices proves it there, and after a replace onto the other HWPT, on the
+ * other address space; then it goes back.
+ */
+static int pair_setup(struct bench *b, __u32 other)
+{
+	struct iommu_replace_device_bind bind = {
+		.size = sizeof(bind), .flags = IOMMU_REPLACE_BIND_VFIO_GROUP,
+		.vfio_group_fd = b->pair_fd,
+	};
+	int err = 0;
+
+	for (int i = 0; !err && i < 2; i++) {
+		bind.pci_domain = b->pair[i].domain;
+		bind.pci_bus = b->pair[i].bus;
+		bind.pci_devfn = b->pair[i].devfn;
+		err = call(b->ours.fd, IOMMU_REPLACE_DEVICE_BIND, &bind);
+		b->pair_dev[i] = bind.out_dev_id;
+	}
+	return err ?:
+	       hwpt_alloc_on(b->ours.fd, b->pair_dev[0], b->ours.ioas,
+			     &b->pair_hwpt_a) ?:
+	       hwpt_alloc_on(b->ours.fd, b->pair_dev[0], other,
+			     &b->pair_hwpt_b) ?:
+	       attach_dev(b, b->pair_dev[0], b->pair_hwpt_a) ?:
+	       attach_dev(b, b->pair_dev[1], b->pair_hwpt_a) ?:
+	       both_prove(&b->pair[0], &b->pair[1], b->mem_a) ?:
+	       move(b, TWO_DEVICES, b->pair_hwpt_b, true) ?:
+	       both_prove(&b->pair[0], &b->pair[1], b->mem_b) ?:
+	       move(b, TWO_DEVICES, b->pair_hwpt_a, true);
+}
+
+/*
+ * Two populated 64 MiB address spaces; the device, then the pair's group
+ * (where there is one), moves between them, by replace and by detach +
+ * attach. Before it is timed, the device's DMA proves each address space
+ * (which also takes its first attach to the other domain out of the
+ * samples). As loaded, DMA across the bench device's switches too.
+ */
+static int ours_switch(struct bench *b, int route)
+{
+	struct switch_times *one = &b->sw[route][ONE_DEVICE];
+	struct switch_times *two = &b->sw[route][TWO_DEVICES];
+	struct mech other = { .name = "the other IOAS", .fd = b->ours.fd };
+	int err;
+
+	err = ioas_alloc(b->ours.fd, &other.ioas) ?:
+	      hwpt_alloc(b, other.ioas, &b->hwpt_b) ?:
+	      mech_map(&b->ours, IOVA_BASE, b->mem_a, SWITCH_LEN) ?:
+	      mech_map(&other, IOVA_BASE, b->mem_b, SWITCH_LEN) ?:
+	      dma_round_trip(b, &b->ours, b->mem_a, SWITCH_LEN) ?:
+	      move(b, ONE_DEVICE, b->hwpt_b, true) ?:
+	      dma_round_trip(b, &other, b->mem_b, SWITCH_LEN) ?:
+	      move(b, ONE_DEVICE, b->hwpt_a, true) ?:
+	      time_switch(b, ONE_DEVICE, true, &one->replace) ?:
+	      time_switch(b, ONE_DEVICE, false, &one->detach_attach);
+	if (!err && b->pair_fd >= 0)
+		err = pair_setup(b, other.ioas) ?:
+		      time_switch(b, TWO_DEVICES, true, &two->replace) ?:
+		      time_switch(b, TWO_DEVICES, false, &two->detach_attach);
+	if (!err && route == ROUTE_AS_LOADED)
+		err = dma_loss(b, true) ?: dma_loss(b, false);
+	return err;
 }
 
 /* The device onto HWPT or IOAS pt: ours, or upstream iommufd's cdev */
@@ -855,6 +1063,300 @@ static int iommufd_close(struct bench *b, struct mech *m)
 	return -edu_open(&b->edu);
 }
 
+/* --- pinned once: one buffer for two groups' domains ----------------------- */
+
+/*
+ * A second iommu group, of two edu functions on the root bus (devices
+ * behind the bridge are not taken: QEMU's AMD-Vi does not translate their
+ * DMA): both handed to vfio-pci (a group is usable only whole) and opened,
+ * in b->pair, the group file in b->pair_fd. 0, or an errno with
+ * b->why_no_pair set (ENODEV: the guest has no such group).
+ */
+static int claim_pair(struct bench *b)
+{
+	struct edu edus[EDU_MAX];
+	int n = edu_find(edus), found = 0, err;
+	char path[64];
+
+	if (n < 0) {
+		snprintf(b->why_no_pair, sizeof(b->why_no_pair),
+			 "the PCI devices cannot be listed: %s", errname(-n));
+		return -n;
+	}
+	for (int i = 0; i < n && found < 2; i++) {
+		if (edus[i].group < 0 || edus[i].group == b->edu.group ||
+		    edu_behind_bridge(&edus[i]) ||
+		    edu_group_size(edus[i].group) != 2 ||
+		    (found && edus[i].group != b->pair[0].group))
+			continue;
+		b->pair[found++] = edus[i];
+	}
+	if (found < 2) {
+		snprintf(b->why_no_pair, sizeof(b->why_no_pair),
+			 "no iommu group of two edu functions on the root bus");
+		return ENODEV;
+	}
+	err = -edu_load_vfio_pci();
+	for (int i = 0; !err && i < 2; i++)
+		err = -edu_use_driver(&b->pair[i], "vfio-pci") ?:
+		      -edu_open(&b->pair[i]);
+	snprintf(path, sizeof(path), "/dev/vfio/%d", b->pair[0].group);
+	if (!err) {
+		b->pair_fd = open(path, O_RDWR | O_CLOEXEC);
+		err = b->pair_fd < 0 ? errno : 0;
+	}
+	if (err)
+		snprintf(b->why_no_pair, sizeof(b->why_no_pair),
+			 "group %d: %s", b->pair[0].group, errname(err));
+	return err;
+}
+
+/* A number of /proc/vmstat or a "key: N kB" of /proc/self/status; -1 */
+static long long proc_number(const char *file, const char *key)
+{
+	size_t key_len = strlen(key);
+	long long v = -1;
+	char line[128];
+	FILE *f = fopen(file, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, key_len) &&
+		    (line[key_len] == ' ' || line[key_len] == ':') &&
+		    sscanf(line + key_len + 1, " %lld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+static struct pin_count pins_now(void)
+{
+	long long in, out, locked_kb;
+	int fd;
+
+	/*
+	 * Fold the CPUs' pending counter deltas into /proc/vmstat first;
+	 * without it the counts lag by up to a few hundred pages.
+	 */
+	fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t done = write(fd, "1", 1);
+
+		(void)done;
+		close(fd);
+	}
+	in = proc_number("/proc/vmstat", "nr_foll_pin_acquired");
+	out = proc_number("/proc/vmstat", "nr_foll_pin_released");
+	locked_kb = proc_number("/proc/self/status", "VmLck");
+	return (struct pin_count){
+		.pinned = in < 0 || out < 0 ? PIN_UNKNOWN : in - out,
+		.charged = locked_kb < 0 ? PIN_UNKNOWN : locked_kb / 4,
+	};
+}
+
+/* what was added between two counts; PIN_UNKNOWN where either is */
+static struct pin_count pins_added(struct pin_count before,
+				   struct pin_count after)
+{
+	return (struct pin_count){
+		.pinned = before.pinned == PIN_UNKNOWN ||
+			  after.pinned == PIN_UNKNOWN ? PIN_UNKNOWN :
+			  after.pinned - before.pinned,
+		.charged = before.charged == PIN_UNKNOWN ||
+			   after.charged == PIN_UNKNOWN ? PIN_UNKNOWN :
+			   after.charged - before.charged,
+	};
+}
+
+/*
+ * This thread's capabilities: read into saved, or (restore) set back to
+ * saved; else CAP_IPC_LOCK taken out of the effective set (it stays
+ * permitted). 0 or an errno.
+ */
+static int ipc_lock_caps(struct __user_cap_data_struct *saved, bool restore)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (restore)
+		return syscall(SYS_capset, &hdr, saved) ? errno : 0;
+	if (syscall(SYS_capget, &hdr, saved))
+		return errno;
+	memcpy(data, saved, sizeof(data));
+	data[0].effective &= ~(1U << CAP_IPC_LOCK);
+	return syscall(SYS_capset, &hdr, data) ? errno : 0;
+}
+
+/*
+ * The buffer at IOVA_BASE read and written back by each device: each
+ * device's domain maps it.
+ */
+static int both_prove(struct edu *e1, struct edu *e2, char *mem)
+{
+	struct edu *e[2] = { e1, e2 };
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(mem, 64, "read by device %s", e[i]->name);
+		memset(mem + 4096, 0, 64);
+		if (edu_dma(e[i], IOVA_BASE, 64, false) ||
+		    edu_dma(e[i], IOVA_BASE + 4096, 64, true) ||
+		    memcmp(mem, mem + 4096, 64))
+			return EIO;
+	}
+	return 0;
+}
+
+/*
+ * Ours: one IOAS in the process accounting mode (IOMMU_OPTION_RLIMIT_MODE,
+ * so the charge shows in VmLck), both devices bound, each attached to a
+ * HWPT of its own (two domains), the buffer mapped once.
+ */
+static int pin_ours(struct bench *b, struct pin_count *added)
+{
+	struct iommu_option mm_mode = {
+		.size = sizeof(mm_mode), .option_id = IOMMU_OPTION_RLIMIT_MODE,
+		.op = IOMMU_OPTION_OP_SET, .val64 = 1,
+	};
+	struct iommu_replace_device_bind bind = {
+		.size = sizeof(bind), .flags = IOMMU_REPLACE_BIND_VFIO_GROUP,
+	};
+	struct edu *e[2] = { &b->edu, &b->pair[0] };
+	int groups[2] = { b->group_fd, b->pair_fd };
+	struct mech m = { .name = "iommu-replace" };
+	struct pin_count before;
+	int err = 0;
+
+	m.fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	if (m.fd < 0)
+		return errno;
+	err = call(m.fd, IOMMU_OPTION, &mm_mode) ?: ioas_alloc(m.fd, &m.ioas);
+	for (int i = 0; !err && i < 2; i++) {
+		struct iommu_replace_device_attach at = {
+			.size = sizeof(at),
+		};
+
+		bind.vfio_group_fd = groups[i];
+		bind.pci_domain = e[i]->domain;
+		bind.pci_bus = e[i]->bus;
+		bind.pci_devfn = e[i]->devfn;
+		err = call(m.fd, IOMMU_REPLACE_DEVICE_BIND, &bind);
+		at.dev_id = bind.out_dev_id;
+		err = err ?: hwpt_alloc_on(m.fd, at.dev_id, m.ioas, &at.pt_id) ?:
+		      call(m.fd, IOMMU_REPLACE_DEVICE_ATTACH, &at);
+	}
+	before = pins_now();
+	err = err ?: mech_map(&m, IOVA_BASE, b->mem_a, SWITCH_LEN);
+	if (!err) {
+		*added = pins_added(before, pins_now());
+		err = both_prove(&b->edu, &b->pair[0], b->mem_a);
+	}
+	close(m.fd);
+	return err;
+}
+
+/*
+ * type1: both groups in one container (type1 puts them in one domain when
+ * it can), or each in a container of its own, the buffer mapped in each.
+ */
+static int pin_type1(struct bench *b, int containers, struct pin_count *added)
+{
+	struct mech m[2] = { { .fd = -1 }, { .fd = -1 } };
+	int groups[2] = { b->group_fd, b->pair_fd };
+	struct pin_count before;
+	int err = 0;
+
+	for (int i = 0; !err && i < containers; i++) {
+		m[i].fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+		if (m[i].fd < 0)
+			err = errno;
+	}
+	for (int i = 0; !err && i < 2; i++) {
+		int fd = m[containers == 2 ? i : 0].fd;
+
+		err = call(groups[i], VFIO_GROUP_SET_CONTAINER, &fd);
+		if (!err && (containers == 2 || !i))
+			err = call(fd, VFIO_SET_IOMMU,
+				   (void *)(uintptr_t)VFIO_TYPE1v2_IOMMU);
+	}
+	before = pins_now();
+	for (int i = 0; !err && i < containers; i++)
+		err = mech_map(&m[i], IOVA_BASE, b->mem_a, SWITCH_LEN);
+	if (!err) {
+		*added = pins_added(before, pins_now());
+		err = both_prove(&b->edu, &b->pair[0], b->mem_a);
+	}
+	for (int i = 0; i < 2; i++)
+		ioctl(groups[i], VFIO_GROUP_UNSET_CONTAINER);
+	for (int i = 0; i < containers; i++)
+		if (m[i].fd >= 0)
+			close(m[i].fd);
+	return err;
+}
+
+/*
+ * SWITCH_LEN of 4 KiB pages mapped for the bench device's group and a
+ * second group, each on its own domain: ours through one IOAS, type1
+ * through one container and through a container per group. The pages
+ * pinned (the guest's FOLL_PIN count) and charged (the process's locked_vm,
+ * CAP_IPC_LOCK left out of the effective set meanwhile: with it ours
+ * charges nothing, as upstream iommufd) per page of the buffer. One
+ * result; skipped, with the reason, without a second group.
+ */
+static void pinned_once(struct bench *b)
+{
+	struct __user_cap_data_struct caps[2];
+	struct pinned_once *ways = b->pinned;
+	int err, back;
+
+	if (b->pair_err == ENODEV) {
+		printf("ok %d - pinned once # SKIP %s\n", ++step_no,
+		       b->why_no_pair);
+		return;
+	}
+	ways[0].how = "iommu-replace, one IOAS, a HWPT per group";
+	ways[1].how = "VFIO type1, one container for both groups";
+	ways[2].how = "VFIO type1, a container per group";
+	err = ipc_lock_caps(caps, false);
+	if (!err) {
+		ways[0].err = pin_ours(b, &ways[0].added);
+		ways[1].err = pin_type1(b, 1, &ways[1].added);
+		ways[2].err = pin_type1(b, 2, &ways[2].added);
+		for (int i = 0; i < PIN_WAYS; i++)
+			err = err ?: ways[i].err;
+		back = ipc_lock_caps(caps, true);
+		err = err ?: back;
+	}
+	step(!err, "pinned once", "a %lu MiB buffer for group %d (%s) and group %d (%s): %s",
+	     SWITCH_LEN >> 20, b->edu.group, b->edu.name, b->pair[0].group,
+	     b->pair[0].name, errname(err));
+}
+
+static void print_pinned_once(struct pinned_once *ways)
+{
+	double pages = SWITCH_LEN / 4096;
+
+	if (!ways[0].how)
+		return;
+	printf("#\n# one %lu MiB buffer of 4 KiB pages mapped for two iommu groups: pages pinned\n"
+	       "# (the guest's FOLL_PIN count) and charged (locked_vm) per page of the buffer\n"
+	       "# (type1 puts two groups of one container in one domain where it can)\n",
+	       SWITCH_LEN >> 20);
+	for (int i = 0; i < PIN_WAYS; i++) {
+		printf("# %-44s", ways[i].how);
+		if (ways[i].added.pinned == PIN_UNKNOWN)
+			printf(" pinned unknown");
+		else
+			printf(" pinned %5.2f", ways[i].added.pinned / pages);
+		if (ways[i].added.charged == PIN_UNKNOWN)
+			printf("  charged unknown\n");
+		else
+			printf("  charged %5.2f\n", ways[i].added.charged / pages);
+	}
+}
+
 /* --- the report ------------------------------------------------------------- */
 
 /*
@@ -881,6 +1383,17 @@ static void print_row(const char *label, struct samples *ours,
 		       m.median / o.median);
 	}
 	printf("\n");
+}
+
+/* median, p99 (best..worst), in a column width wide */
+static void print_switch_figure(struct samples *s, int width)
+{
+	struct figure f = summarise(s);
+	char text[64];
+
+	snprintf(text, sizeof(text), "%.0f  p99 %.0f (%.0f..%.0f)", f.median,
+		 f.p99, f.best, f.worst);
+	printf(" %-*s", width, text);
 }
 
 static double print_switch(const char *label, struct samples *s)
@@ -920,6 +1433,47 @@ static void print_scale(struct mech *m)
 			printf("; slab %.0f bytes each\n", sc->slab_per_map);
 		else if (!op)
 			printf("; slab unknown\n");
+	}
+}
+
+/*
+ * Kernel memory per 4 KiB page of a new_domain_len() map: slab and
+ * vmalloc, a column per mechanism
+ */
+static void print_memory(struct bench *b)
+{
+	struct mech *mechs[] = { &b->ours, &b->type1, &b->type1_mode,
+				 &b->iommufd };
+	static const char *const short_names[] = {
+		"iommu-rep", "type1", "type1 mode", "iommufd",
+	};
+
+	printf("#\n# kernel memory a %zu MiB map takes, bytes per 4 KiB page (last pass): slab\n"
+	       "# and vmalloc (/proc/meminfo Slab and VmallocUsed; the IOMMU page tables, the\n"
+	       "# same for every mechanism, are in neither)\n",
+	       new_domain_len() >> 20);
+	printf("# %-32s", "");
+	for (int i = 0; i < 4; i++)
+		if (mechs[i]->map[PAGES_4K][0].n)
+			printf(" %13.13s", short_names[i]);
+	printf("\n");
+	for (int k = 0; k < BACKINGS; k++) {
+		for (int what = 0; b->mem[k] && what < 2; what++) {
+			printf("# %-24s %-7s", what ? "" : backing_names[k],
+			       what ? "vmalloc" : "slab");
+			for (int i = 0; i < 4; i++) {
+				struct mech *m = mechs[i];
+
+				if (!m->map[PAGES_4K][0].n)
+					continue;
+				if (!m->memory_known[k])
+					printf(" %13s", "-");
+				else
+					printf(" %13.1f", what ? m->vmalloc_per_page[k] :
+					       m->slab_per_page[k]);
+			}
+			printf("\n");
+		}
 	}
 }
 
@@ -972,6 +1526,8 @@ static void report(struct bench *b)
 		print_scale(&b->type1_mode);
 	if (!*b->iommufd_skipped)
 		print_scale(&b->iommufd);
+	print_memory(b);
+	print_pinned_once(b->pinned);
 	printf("#\n# a new domain for an address space mapping %zu MiB (HWPT_ALLOC, which maps it, + attach):\n",
 	       new_domain_len() >> 20);
 	new_domain = print_switch("iommu-replace", &b->ours.new_domain);
@@ -979,9 +1535,29 @@ static void report(struct bench *b)
 		printf("# %-32s %10.0f us (ratio %.2f)\n", "upstream iommufd",
 		       summarise(&b->iommufd.new_domain).median,
 		       summarise(&b->iommufd.new_domain).median / new_domain);
-	printf("#\n# moving the device to another populated 64 MiB address space:\n");
-	replace = print_switch("iommu-replace, replace", &b->replace);
-	print_switch("iommu-replace, detach + attach", &b->detach_attach);
+	printf("#\n# moving a group to another populated 64 MiB address space, microseconds:\n"
+	       "# median, 99th percentile (fastest..slowest), %d rounds a pass\n",
+	       run.switch_rounds);
+	printf("# %-34s %-28s %s\n", "", "replace", "detach + attach");
+	for (int r = 0; r < ROUTES; r++) {
+		for (int k = 0; k < GROUP_KINDS; k++) {
+			struct switch_times *sw = &b->sw[r][k];
+			const char *why = r == ROUTE_FALLBACK &&
+					  *b->fallback_skipped ?
+					  b->fallback_skipped : b->why_no_pair;
+
+			if (!sw->replace.n) {
+				printf("# %-34s skipped: %s\n",
+				       switch_cases[r][k], why);
+				continue;
+			}
+			printf("# %-34s", switch_cases[r][k]);
+			print_switch_figure(&sw->replace, 28);
+			print_switch_figure(&sw->detach_attach, 0);
+			printf("\n");
+		}
+	}
+	replace = summarise(&b->sw[ROUTE_AS_LOADED][ONE_DEVICE].replace).median;
 	remap = print_switch("VFIO type1, unmap + map", &b->remap);
 	printf("# %-32s %10.0fx\n", "type1 over replace", remap / replace);
 	printf("#\n# DMA while the device is switched back to back (each DMA samples one instant):\n");
@@ -1006,8 +1582,8 @@ static void json_figure(const char *name, struct samples *s, bool *first)
 	if (!s->n)
 		return;
 	f = summarise(s);
-	printf("%s\"%s\": {\"median\": %.2f, \"best\": %.2f, \"worst\": %.2f}",
-	       *first ? "" : ", ", name, f.median, f.best, f.worst);
+	printf("%s\"%s\": {\"median\": %.2f, \"p99\": %.2f, \"best\": %.2f, \"worst\": %.2f}",
+	       *first ? "" : ", ", name, f.median, f.p99, f.best, f.worst);
 	*first = false;
 }
 
@@ -1078,10 +1654,51 @@ static void report_files(struct bench *b)
 	for (unsigned int i = 0; i < nmechs; i++)
 		if (mechs[i]->scale.reached)
 			json_scale(mechs[i], &first);
+	printf("], \"memory_per_page\": [");
+	first = true;
+	for (unsigned int i = 0; i < nmechs; i++) {
+		for (int k = 0; k < BACKINGS; k++) {
+			struct mech *m = mechs[i];
+
+			if (!m->memory_known[k])
+				continue;
+			printf("%s{\"mechanism\": \"%s\", \"backing\": \"%s\", \"map_bytes\": %zu, \"slab_bytes\": %.1f, \"vmalloc_bytes\": %.1f}",
+			       first ? "" : ", ", m->name, backing_names[k],
+			       new_domain_len(), m->slab_per_page[k],
+			       m->vmalloc_per_page[k]);
+			first = false;
+		}
+	}
+	printf("], \"pinned_once\": [");
+	for (int i = 0; b->pinned[0].how && i < PIN_WAYS; i++) {
+		struct pin_count *c = &b->pinned[i].added;
+
+		printf("%s{\"how\": \"%s\", \"buffer_bytes\": %lu, \"pinned_pages\": ",
+		       i ? ", " : "", b->pinned[i].how, SWITCH_LEN);
+		if (c->pinned == PIN_UNKNOWN)
+			printf("null");
+		else
+			printf("%lld", c->pinned);
+		printf(", \"charged_pages\": ");
+		if (c->charged == PIN_UNKNOWN)
+			printf("null}");
+		else
+			printf("%lld}", c->charged);
+	}
 	printf("], \"switch_us\": {");
 	first = true;
-	json_figure("replace", &b->replace, &first);
-	json_figure("detach + attach", &b->detach_attach, &first);
+	for (int r = 0; r < ROUTES; r++) {
+		for (int k = 0; k < GROUP_KINDS; k++) {
+			char name[96];
+
+			snprintf(name, sizeof(name), "replace, %s",
+				 switch_cases[r][k]);
+			json_figure(name, &b->sw[r][k].replace, &first);
+			snprintf(name, sizeof(name), "detach + attach, %s",
+				 switch_cases[r][k]);
+			json_figure(name, &b->sw[r][k].detach_attach, &first);
+		}
+	}
 	json_figure("VFIO type1, unmap + map", &b->remap, &first);
 	printf("}, \"new_domain_us\": {");
 	first = true;
@@ -1272,7 +1889,8 @@ static int ours_pass(struct bench *b, int pass)
 	step(!err, "iommu-replace", "pass %d, iommu-replace: bound, attached to HWPT %u of IOAS %u, DMA through it: %s",
 	     pass, b->hwpt_a, b->ours.ioas, errname(err));
 	err = err ?: time_map_unmap(b, &b->ours) ?: time_scale(b, &b->ours) ?:
-	      time_new_domain(b, &b->ours, b->dev, b->hwpt_a) ?: ours_switch(b);
+	      time_new_domain(b, &b->ours, b->dev, b->hwpt_a) ?:
+	      ours_switch(b, ROUTE_AS_LOADED);
 	if (b->ours.fd >= 0)
 		close(b->ours.fd);
 	b->ours.fd = -1;
@@ -1309,7 +1927,7 @@ static int type1_pass(struct bench *b, int pass)
  * A file closed a moment ago may still hold the module (its release runs
  * later): a few tries, 100 ms apart. 0 or an errno.
  */
-static int ours_reload(bool type1_mode)
+static int ours_reload(const char *params)
 {
 	int err;
 
@@ -1321,7 +1939,7 @@ static int ours_reload(bool type1_mode)
 	}
 	if (err && err != -ENOENT)
 		return -err;
-	return -edu_load_ours(type1_mode ? "vfio_type1=1" : NULL);
+	return -edu_load_ours(params);
 }
 
 /*
@@ -1348,20 +1966,112 @@ static int type1_mode_pass(struct bench *b, int pass)
 		printf("ok %d - iommu-replace type1 mode timed # SKIP %s\n", ++step_no, why);
 		return 0;
 	}
-	err = ours_reload(true) ?: type1_setup(b, &b->type1_mode, true) ?:
+	err = ours_reload("vfio_type1=1") ?:
+	      type1_setup(b, &b->type1_mode, true) ?:
 	      prove_dma(b, &b->type1_mode, b->mem_a, SWITCH_LEN);
 	step(!err, "iommu-replace type1 mode", "pass %d, iommu-replace loaded again with vfio_type1=1: group %d in a type1v2 container of ours, DMA through it: %s",
 	     pass, b->edu.group, errname(err));
 	err = err ?: time_map_unmap(b, &b->type1_mode) ?:
 	      time_scale(b, &b->type1_mode);
 	type1_close(b, &b->type1_mode);
-	back = ours_reload(false);
+	back = ours_reload(NULL);
 	if (!err && back)
 		failed = "loading iommu-replace again without vfio_type1";
 	err = err ?: back;
 	step(!err, "iommu-replace type1 mode timed", err ? "pass %d, %s: %s" : NULL,
 	     pass, failed, errname(err));
 	return err;
+}
+
+/*
+ * One pass of the fallback switch: the module loaded again with
+ * force_fallback=1, so it switches groups by its own route even where the
+ * kernel has iommu_group_replace_domain(); the switch rows timed again; the
+ * module loaded as it was (also after a failure). One result, skipped
+ * without the module's file (IORP_KO), or where the module has no native
+ * route (there the rows as loaded are the fallback's).
+ */
+/*
+ * Does the module file (IORP_KO) use the kernel's native replace where it
+ * can? Its modinfo "compat" line says what its build found. 1, 0, or -1
+ * where the file's modinfo cannot be read.
+ */
+static int module_has_native_replace(const char *ko)
+{
+	struct kmod_list *info = NULL, *l;
+	struct kmod_module *mod;
+	struct kmod_ctx *ctx;
+	int native = -1;
+
+	ctx = kmod_new(NULL, NULL);
+	if (!ctx)
+		return -1;
+	if (!kmod_module_new_from_path(ctx, ko, &mod)) {
+		if (kmod_module_get_info(mod, &info) > 0) {
+			native = 0;
+			kmod_list_foreach(l, info) {
+				const char *key = kmod_module_info_get_key(l);
+				const char *value = kmod_module_info_get_value(l);
+
+				if (key && value && !strcmp(key, "compat") &&
+				    strstr(value, "iommu_group_replace_domain=yes"))
+					native = 1;
+			}
+			kmod_module_info_free_list(info);
+		}
+		kmod_module_unref(mod);
+	}
+	kmod_unref(ctx);
+	return native;
+}
+
+static int fallback_pass(struct bench *b, int pass)
+{
+	const char *ko = getenv("IORP_KO");
+	int err, back, native = ko && *ko ? module_has_native_replace(ko) : 0;
+
+	if (ko && *ko && native < 0) {
+		step(false, "iommu-replace force_fallback", "pass %d: the modinfo of %s cannot be read",
+		     pass, ko);
+		return EIO;
+	}
+	if (!ko || !*ko)
+		snprintf(b->fallback_skipped, sizeof(b->fallback_skipped),
+			 "the module file is not known (no IORP_KO)");
+	else if (!native)
+		snprintf(b->fallback_skipped, sizeof(b->fallback_skipped),
+			 "no native route on this kernel: the rows above are the fallback's");
+	if (*b->fallback_skipped) {
+		printf("ok %d - iommu-replace force_fallback # SKIP %s\n",
+		       ++step_no, b->fallback_skipped);
+		return 0;
+	}
+	err = ours_reload("force_fallback=1") ?: ours_setup(b) ?:
+	      prove_dma(b, &b->ours, b->mem_a, SWITCH_LEN) ?:
+	      ours_switch(b, ROUTE_FALLBACK);
+	if (b->ours.fd >= 0)
+		close(b->ours.fd);
+	b->ours.fd = -1;
+	back = ours_reload(NULL);
+	err = err ?: back;
+	step(!err, "iommu-replace force_fallback", "pass %d, iommu-replace loaded again with force_fallback=1, the switch timed: %s",
+	     pass, errname(err));
+	return err;
+}
+
+/* Is upstream iommufd missing? Then b->iommufd_skipped says why. */
+static bool iommufd_missing(struct bench *b)
+{
+	char cdev[sizeof("/dev/vfio/devices/") + NAME_MAX];
+	char *why = b->iommufd_skipped;
+
+	if (access(IOMMUFD_PATH, F_OK))
+		snprintf(why, sizeof(b->iommufd_skipped),
+			 "this kernel has no %s (CONFIG_IOMMUFD)", IOMMUFD_PATH);
+	else if (cdev_path(b, cdev, sizeof(cdev)))
+		snprintf(why, sizeof(b->iommufd_skipped),
+			 "the device has no VFIO cdev (CONFIG_VFIO_DEVICE_CDEV)");
+	return *why;
 }
 
 /*
@@ -1372,17 +2082,10 @@ static int type1_mode_pass(struct bench *b, int pass)
  */
 static int iommufd_pass(struct bench *b, int pass)
 {
-	char cdev[sizeof("/dev/vfio/devices/") + NAME_MAX];
 	char *why = b->iommufd_skipped;
 	int err, back;
 
-	if (access(IOMMUFD_PATH, F_OK))
-		snprintf(why, sizeof(b->iommufd_skipped),
-			 "this kernel has no %s (CONFIG_IOMMUFD)", IOMMUFD_PATH);
-	else if (cdev_path(b, cdev, sizeof(cdev)))
-		snprintf(why, sizeof(b->iommufd_skipped),
-			 "the device has no VFIO cdev (CONFIG_VFIO_DEVICE_CDEV)");
-	if (*why) {
+	if (iommufd_missing(b)) {
 		printf("ok %d - upstream iommufd # SKIP %s\n", ++step_no, why);
 		printf("ok %d - upstream iommufd timed # SKIP %s\n", ++step_no, why);
 		return 0;
@@ -1402,6 +2105,105 @@ static int iommufd_pass(struct bench *b, int pass)
 	return err;
 }
 
+/*
+ * Where one-page maps and unmaps of m spend their time: run.profile_ops of
+ * each untraced (their time per map + unmap), then as many traced by the
+ * function graph tracer. 0 or an errno; an errno with why set: the kernel
+ * cannot trace.
+ */
+static int profile_mech(struct bench *b, struct mech *m, char *why,
+			size_t why_len)
+{
+	static struct call_tree tree;
+	static struct samples untraced;
+	char *va = b->mem[PAGES_4K];
+	unsigned long seen = 0;
+	int err = 0, e, i;
+
+	untraced.n = 0;
+	for (i = 0; !err && i < run.profile_ops; i++) {
+		double t0 = now_us();
+
+		err = mech_map(m, IOVA_BASE, va, 4096) ?:
+		      mech_unmap(m, IOVA_BASE, 4096);
+		add_sample(&untraced, now_us() - t0);
+	}
+	err = err ?: profile_start(PROFILE_GRAPH_DEPTH, why, why_len);
+	if (err)
+		return err;
+	for (i = 0; !err && i < run.profile_ops; i++)
+		err = mech_map(m, IOVA_BASE, va, 4096) ?:
+		      mech_unmap(m, IOVA_BASE, 4096);
+	/* a failure here is the program's: why stays empty, no skip */
+	e = profile_stop(&tree);
+	err = err ?: e;
+	if (err)
+		return err;
+	/* every ioctl() entered and left inside the trace: the tree is whole */
+	for (i = 0; i < tree.n; i++)
+		if (tree.node[i].parent < 0 &&
+		    !strcmp(tree.node[i].name, "__x64_sys_ioctl"))
+			seen = tree.node[i].calls;
+	printf("#\n# %s: a one-page map + unmap takes %.1f us untraced (median); traced (the\n"
+	       "# tracer's cost in every figure), microseconds and calls per map + unmap%s%s%s:\n",
+	       m->name, summarise(&untraced).median,
+	       tree.lost ? "; THE TRACE BUFFER LOST EVENTS" : "",
+	       seen != 2UL * run.profile_ops ? "; NOT EVERY CALL WAS TRACED" : "",
+	       tree.full ? "; the tree was full, paths left out" : "");
+	profile_print(&tree, -1, run.profile_ops, PROFILE_MIN_US);
+	/* a tree with calls missing would mislead: the step fails */
+	return tree.lost || seen != 2UL * run.profile_ops ? EIO : 0;
+}
+
+/* One profile's result: a skip with why (no tracer), or a step. */
+static void profile_step(const char *what, int err, const char *why)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "profile %s", what);
+	if (*why && err)
+		printf("ok %d - profile %s # SKIP %s\n", ++step_no, what, why);
+	else
+		step(!err, name, err ? "%s: %s" : NULL, name, errname(err));
+}
+
+/*
+ * The profiles of one-page maps and unmaps, after the table: ours, type1
+ * and upstream iommufd (where the kernel has it), each set up afresh.
+ */
+static void profile_pass(struct bench *b)
+{
+	char why[160] = "";
+	int err, back;
+
+	printf("#\n# where one-page maps and unmaps spend their time: ftrace's function graph\n"
+	       "# of %d of each, %d calls deep from ioctl(), nodes of %.1f us or more\n",
+	       run.profile_ops, PROFILE_GRAPH_DEPTH, PROFILE_MIN_US);
+	err = ours_setup(b) ?: profile_mech(b, &b->ours, why, sizeof(why));
+	if (b->ours.fd >= 0)
+		close(b->ours.fd);
+	b->ours.fd = -1;
+	profile_step("iommu-replace", err, why);
+
+	*why = 0;
+	err = type1_setup(b, &b->type1, false) ?:
+	      profile_mech(b, &b->type1, why, sizeof(why));
+	type1_close(b, &b->type1);
+	profile_step("VFIO type1", err, why);
+
+	if (iommufd_missing(b)) {
+		printf("ok %d - profile upstream iommufd # SKIP %s\n", ++step_no,
+		       b->iommufd_skipped);
+		return;
+	}
+	*why = 0;
+	err = iommufd_setup(b, &b->iommufd) ?:
+	      profile_mech(b, &b->iommufd, why, sizeof(why));
+	back = iommufd_close(b, &b->iommufd);
+	err = err ?: back;
+	profile_step("upstream iommufd", err, why);
+}
+
 int main(int argc, char **argv)
 {
 	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
@@ -1412,32 +2214,64 @@ int main(int argc, char **argv)
 		.type1_mode = { .name = "iommu-replace type1 mode", .fd = -1 },
 		.iommufd = { .name = "upstream iommufd", .fd = -1 },
 		.cdev_fd = -1,
+		.pair_fd = -1,
 	};
 	int err;
 
+	bool profile_only = argc > 1 && !strcmp(argv[1], "--profile");
+
 	if (argc > 1 && !strcmp(argv[1], "--short"))
 		run = short_run;
-	/* the device, then per pass: ours, type1, type1 mode, iommufd, timed */
-	printf("TAP version 13\n1..%d\n", 1 + 8 * run.passes);
+	/* the profiles alone, 200 operations each, of the smallest buffers */
+	if (profile_only) {
+		run.passes = 0;
+		run.max_len = short_run.max_len;
+	}
+	/*
+	 * the device, then per pass: ours, type1, type1 mode, fallback,
+	 * iommufd, timed; then pinned once and the profiles of ours, type1
+	 * and iommufd
+	 */
+	printf("TAP version 13\n1..%d\n",
+	       1 + 9 * run.passes + !profile_only + 3);
 	err = setrlimit(RLIMIT_MEMLOCK, &unlimited) ? errno : buffers(&b) ?:
 	      -edu_claim_alone(&b.edu, &b.group_fd);
-	step(!err, "device", "edu %s alone in iommu group %d, on vfio-pci; memory of each backing: %s",
-	     b.edu.name, b.edu.group, errname(err));
+	/* a second group the guest has must work; none is a skip */
+	b.pair_err = ENODEV;
+	if (!err && !profile_only) {
+		b.pair_err = claim_pair(&b);
+		printf("# a second iommu group: %s\n", b.pair_err ? b.why_no_pair :
+		       "two edu functions");
+		if (b.pair_err != ENODEV)
+			err = b.pair_err;
+	}
+	step(!err, "device", "edu %s alone in iommu group %d, on vfio-pci%s; memory of each backing: %s",
+	     b.edu.name, b.edu.group, b.pair_err ? "" : ", and a second group",
+	     errname(err));
 	for (int pass = 1; !err && pass <= run.passes; pass++) {
 		err = ours_pass(&b, pass);
 		step(!err, "iommu-replace timed", NULL);
 		err = err ?: type1_pass(&b, pass);
 		step(!err, "VFIO type1 timed", NULL);
 		err = err ?: type1_mode_pass(&b, pass);
+		err = err ?: fallback_pass(&b, pass);
 		err = err ?: iommufd_pass(&b, pass);
 	}
-	if (!failures) {
+	if (!err && !profile_only)
+		pinned_once(&b);
+	if (!failures && !profile_only) {
 		report(&b);
 		report_files(&b);
 	}
+	if (!failures)
+		profile_pass(&b);
 	if (b.group_fd >= 0)
 		close(b.group_fd);
+	if (b.pair_fd >= 0)
+		close(b.pair_fd);
 	edu_close(&b.edu);
+	edu_close(&b.pair[0]);
+	edu_close(&b.pair[1]);
 	release_hugetlb(b.mem[HUGETLB], run.max_len);
 	return failures ? 1 : 0;
 }
