@@ -412,6 +412,22 @@ static int mech_unmap(struct mech *m, __u64 iova, size_t len)
 }
 
 /*
+ * Device e reads the first 64 bytes at IOVA_BASE (mem, marked with who)
+ * and writes them back at IOVA_BASE + back: EIO unless they arrive.
+ */
+static int edu_round_trip(struct edu *e, char *mem, size_t back,
+			  const char *who)
+{
+	snprintf(mem, 64, "read through %s", who);
+	memset(mem + back, 0, 64);
+	if (edu_dma(e, IOVA_BASE, 64, false) ||
+	    edu_dma(e, IOVA_BASE + back, 64, true) ||
+	    memcmp(mem, mem + back, 64))
+		return EIO;
+	return 0;
+}
+
+/*
  * The device reads the first bytes of a mapping at IOVA_BASE of len bytes
  * of mem and writes them back near its end (below the device's DMA
  * limit): proof that this mechanism's mapping is the one the device uses.
@@ -420,15 +436,9 @@ static int dma_round_trip(struct bench *b, struct mech *m, char *mem,
 			  size_t len)
 {
 	size_t reach = IOVA_BASE + len > DMA_LIMIT ? DMA_LIMIT - IOVA_BASE : len;
-	size_t back = reach > 4096 ? reach - 64 : 2048;
 
-	snprintf(mem, 64, "read through %s", m->name);
-	memset(mem + back, 0, 64);
-	if (edu_dma(&b->edu, IOVA_BASE, 64, false) ||
-	    edu_dma(&b->edu, IOVA_BASE + back, 64, true) ||
-	    memcmp(mem, mem + back, 64))
-		return EIO;
-	return 0;
+	return edu_round_trip(&b->edu, mem, reach > 4096 ? reach - 64 : 2048,
+			      m->name);
 }
 
 /* The same, around a mapping made for it and unmapped after */
@@ -442,7 +452,35 @@ static int prove_dma(struct bench *b, struct mech *m, char *mem, size_t len)
 	return mech_unmap(m, IOVA_BASE, len) ?: err;
 }
 
-static long long meminfo_bytes(const char *key);
+/*
+ * The number after key in a /proc file: a /proc/vmstat count, or the kB
+ * of a "key: N kB" line of /proc/meminfo or /proc/self/status; -1
+ */
+static long long proc_number(const char *file, const char *key)
+{
+	size_t key_len = strlen(key);
+	long long v = -1;
+	char line[128];
+	FILE *f = fopen(file, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, key_len) &&
+		    (line[key_len] == ' ' || line[key_len] == ':') &&
+		    sscanf(line + key_len + 1, " %lld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* A line of /proc/meminfo ("Slab", "VmallocUsed"), in bytes; -1 if unknown */
+static long long meminfo_bytes(const char *key)
+{
+	long long kb = proc_number("/proc/meminfo", key);
+
+	return kb < 0 ? -1 : kb * 1024;
+}
 
 /*
  * The kernel memory a map of len bytes of backing k took, per 4 KiB page:
@@ -505,29 +543,6 @@ static int time_map_unmap(struct bench *b, struct mech *m)
 	return 0;
 }
 
-/* A line of /proc/meminfo ("Slab", "VmallocUsed"), in bytes; -1 if unknown */
-static long long meminfo_bytes(const char *key)
-{
-	size_t key_len = strlen(key);
-	long long kb = -1;
-	char line[128];
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, key_len) && line[key_len] == ':' &&
-		    sscanf(line + key_len + 1, "%lld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb < 0 ? -1 : kb * 1024;
-}
-
-static long long slab_bytes(void)
-{
-	return meminfo_bytes("Slab");
-}
-
 static __u64 scale_iova(unsigned long i)
 {
 	return SCALE_IOVA + (__u64)i * 4096;
@@ -561,7 +576,7 @@ static int time_scale(struct bench *b, struct mech *m)
 {
 	struct scale *sc = &m->scale;
 	unsigned long i, n = run.scale_max, reachable;
-	long long slab = slab_bytes();
+	long long slab = meminfo_bytes("Slab");
 	double t0 = 0;
 	int err = 0;
 
@@ -583,7 +598,7 @@ static int time_scale(struct bench *b, struct mech *m)
 	if (err == ENOSPC && m->capped && i)
 		err = 0;
 	if (!err) {
-		long long now = slab_bytes();
+		long long now = meminfo_bytes("Slab");
 
 		sc->slab_per_map = slab >= 0 && now >= 0 ?
 				   (double)(now - slab) / i : -1;
@@ -1111,25 +1126,6 @@ static int claim_pair(struct bench *b)
 	return err;
 }
 
-/* A number of /proc/vmstat or a "key: N kB" of /proc/self/status; -1 */
-static long long proc_number(const char *file, const char *key)
-{
-	size_t key_len = strlen(key);
-	long long v = -1;
-	char line[128];
-	FILE *f = fopen(file, "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, key_len) &&
-		    (line[key_len] == ' ' || line[key_len] == ':') &&
-		    sscanf(line + key_len + 1, " %lld", &v) == 1)
-			break;
-	fclose(f);
-	return v;
-}
-
 static struct pin_count pins_now(void)
 {
 	long long in, out, locked_kb;
@@ -1196,17 +1192,8 @@ static int ipc_lock_caps(struct __user_cap_data_struct *saved, bool restore)
  */
 static int both_prove(struct edu *e1, struct edu *e2, char *mem)
 {
-	struct edu *e[2] = { e1, e2 };
-
-	for (int i = 0; i < 2; i++) {
-		snprintf(mem, 64, "read by device %s", e[i]->name);
-		memset(mem + 4096, 0, 64);
-		if (edu_dma(e[i], IOVA_BASE, 64, false) ||
-		    edu_dma(e[i], IOVA_BASE + 4096, 64, true) ||
-		    memcmp(mem, mem + 4096, 64))
-			return EIO;
-	}
-	return 0;
+	return edu_round_trip(e1, mem, 4096, e1->name) ?:
+	       edu_round_trip(e2, mem, 4096, e2->name);
 }
 
 /*
@@ -1880,6 +1867,14 @@ static int buffers(struct bench *b)
 	return 0;
 }
 
+/* Close our context, which unbinds its devices and frees its objects. */
+static void ours_close(struct bench *b)
+{
+	if (b->ours.fd >= 0)
+		close(b->ours.fd);
+	b->ours.fd = -1;
+}
+
 /* One pass of iommu-replace: bind, prove, time, and close (which unbinds) */
 static int ours_pass(struct bench *b, int pass)
 {
@@ -1891,9 +1886,7 @@ static int ours_pass(struct bench *b, int pass)
 	err = err ?: time_map_unmap(b, &b->ours) ?: time_scale(b, &b->ours) ?:
 	      time_new_domain(b, &b->ours, b->dev, b->hwpt_a) ?:
 	      ours_switch(b, ROUTE_AS_LOADED);
-	if (b->ours.fd >= 0)
-		close(b->ours.fd);
-	b->ours.fd = -1;
+	ours_close(b);
 	return err;
 }
 
@@ -1984,14 +1977,6 @@ static int type1_mode_pass(struct bench *b, int pass)
 }
 
 /*
- * One pass of the fallback switch: the module loaded again with
- * force_fallback=1, so it switches groups by its own route even where the
- * kernel has iommu_group_replace_domain(); the switch rows timed again; the
- * module loaded as it was (also after a failure). One result, skipped
- * without the module's file (IORP_KO), or where the module has no native
- * route (there the rows as loaded are the fallback's).
- */
-/*
  * Does the module file (IORP_KO) use the kernel's native replace where it
  * can? Its modinfo "compat" line says what its build found. 1, 0, or -1
  * where the file's modinfo cannot be read.
@@ -2025,6 +2010,14 @@ static int module_has_native_replace(const char *ko)
 	return native;
 }
 
+/*
+ * One pass of the fallback switch: the module loaded again with
+ * force_fallback=1, so it switches groups by its own route even where the
+ * kernel has iommu_group_replace_domain(); the switch rows timed again; the
+ * module loaded as it was (also after a failure). One result, skipped
+ * without the module's file (IORP_KO), or where the module has no native
+ * route (there the rows as loaded are the fallback's).
+ */
 static int fallback_pass(struct bench *b, int pass)
 {
 	const char *ko = getenv("IORP_KO");
@@ -2049,9 +2042,7 @@ static int fallback_pass(struct bench *b, int pass)
 	err = ours_reload("force_fallback=1") ?: ours_setup(b) ?:
 	      prove_dma(b, &b->ours, b->mem_a, SWITCH_LEN) ?:
 	      ours_switch(b, ROUTE_FALLBACK);
-	if (b->ours.fd >= 0)
-		close(b->ours.fd);
-	b->ours.fd = -1;
+	ours_close(b);
 	back = ours_reload(NULL);
 	err = err ?: back;
 	step(!err, "iommu-replace force_fallback", "pass %d, iommu-replace loaded again with force_fallback=1, the switch timed: %s",
@@ -2180,9 +2171,7 @@ static void profile_pass(struct bench *b)
 	       "# of %d of each, %d calls deep from ioctl(), nodes of %.1f us or more\n",
 	       run.profile_ops, PROFILE_GRAPH_DEPTH, PROFILE_MIN_US);
 	err = ours_setup(b) ?: profile_mech(b, &b->ours, why, sizeof(why));
-	if (b->ours.fd >= 0)
-		close(b->ours.fd);
-	b->ours.fd = -1;
+	ours_close(b);
 	profile_step("iommu-replace", err, why);
 
 	*why = 0;

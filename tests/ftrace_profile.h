@@ -10,9 +10,10 @@
  * The tracer's own cost is in every figure (each traced call adds some),
  * so the tree says where the time goes, not how much a call costs
  * untraced. It expects a tracer nobody else uses (a test guest):
- * profile_start() refuses one that has a tracer or a pid filter set, and
- * profile_stop() puts back every setting it changed. Single-threaded: one
- * tree, the tracer's files written and read by one caller.
+ * profile_start() refuses one that has a tracer, a pid filter or a
+ * function filter set, and profile_stop() puts back every setting it
+ * changed. Single-threaded: one tree, the tracer's files written and read
+ * by one caller.
  */
 #ifndef IORP_FTRACE_PROFILE_H
 #define IORP_FTRACE_PROFILE_H
@@ -173,8 +174,15 @@ static int profile_start(int depth, char *why, size_t why_len)
 {
 	char pid[16], depth_s[16], buf[64];
 	const char *failed = NULL;
-	int err = tracefs_find();
+	int err;
 
+	/* the call tree keeps a stack of PROFILE_DEPTH calls */
+	if (depth < 1 || depth > PROFILE_DEPTH) {
+		snprintf(why, why_len, "depth %d is not 1 to %d", depth,
+			 PROFILE_DEPTH);
+		return EINVAL;
+	}
+	err = tracefs_find();
 	if (err) {
 		snprintf(why, why_len, "no tracefs: %s", strerror(err));
 		return err;
@@ -308,10 +316,8 @@ static void profile_line(struct call_tree *t, int *stack, int *depth,
 	if (strchr(fn, ' ') && strchr(fn, ' ') < end)
 		end = strchr(fn, ' ');
 	i = *depth == 0 ? -1 : stack[*depth - 1];
-	/* under a path that did not fit, nothing is kept */
-	if (*depth > 0 && i < 0) {
-		i = -1;
-	} else {
+	/* under a path that did not fit (i < 0 below the top), nothing is kept */
+	if (*depth == 0 || i >= 0) {
 		i = call_node(t, i, *depth, fn, end - fn);
 		if (i >= 0)
 			t->node[i].calls++;
