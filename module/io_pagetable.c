@@ -60,13 +60,23 @@ static struct iorp_area *iorp_area_first(struct iorp_iopt *iopt,
 	return node ? container_of(node, struct iorp_area, iova) : NULL;
 }
 
+/*
+ * The area after area in IOVA order if it starts at or before last, else
+ * NULL. Areas never overlap: the next in the tree's order is the next one,
+ * with no search from the root.
+ */
 static struct iorp_area *iorp_area_next(struct iorp_area *area,
-					unsigned long start, unsigned long last)
+					unsigned long last)
 {
-	struct interval_tree_node *node;
+	struct rb_node *node;
 
-	node = interval_tree_iter_next(&area->iova, start, last);
-	return node ? container_of(node, struct iorp_area, iova) : NULL;
+	if (area->iova.last >= last)
+		return NULL;
+	node = rb_next(&area->iova.rb);
+	if (!node)
+		return NULL;
+	area = container_of(node, struct iorp_area, iova.rb);
+	return area->iova.start <= last ? area : NULL;
 }
 
 /*
@@ -526,7 +536,7 @@ int iorp_iopt_copy(struct iorp_iopt *dst, struct iorp_iopt *src,
 	down_read(&src->iova_rwsem);
 	/* count the areas first (the caller chose how many), then record them */
 	for (area = iorp_area_first(src, src_iova, last); area;
-	     area = iorp_area_next(area, src_iova, last)) {
+	     area = iorp_area_next(area, last)) {
 		if (area->iova.start > pos) {
 			ret = -ENOENT;	/* a gap */
 			goto out_unlock;
@@ -553,7 +563,7 @@ int iorp_iopt_copy(struct iorp_iopt *dst, struct iorp_iopt *src,
 	}
 	pos = src_iova;
 	for (i = 0, area = iorp_area_first(src, src_iova, last); i < nelems;
-	     i++, area = iorp_area_next(area, src_iova, last)) {
+	     i++, area = iorp_area_next(area, last)) {
 		unsigned long end = min(area->iova.last, last);
 
 		elems[i].pages = area->pages;
@@ -598,17 +608,18 @@ static void iorp_iopt_clear_unmapping(struct iorp_iopt *iopt,
 
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 	for (area = iorp_area_first(iopt, start, last); area;
-	     area = iorp_area_next(area, start, last))
+	     area = iorp_area_next(area, last))
 		area->unmapping = false;
 }
 
 /*
  * Take the areas of [start, last] out of every domain, all or none: if an
  * IOMMU fails to unmap one, everything unmapped so far is mapped back and
- * the call fails with EIO.
+ * the call fails with EIO. first is the first of them (iorp_area_first()),
+ * looked up under the same hold of iova_rwsem.
  */
-static int iorp_iopt_unmap_domains(struct iorp_iopt *iopt, unsigned long start,
-				   unsigned long last)
+static int iorp_iopt_unmap_domains(struct iorp_iopt *iopt,
+				   struct iorp_area *first, unsigned long last)
 {
 	struct iorp_area *area, *failed_area;
 	struct iorp_hwpt *hwpt, *failed_hwpt;
@@ -616,8 +627,7 @@ static int iorp_iopt_unmap_domains(struct iorp_iopt *iopt, unsigned long start,
 	lockdep_assert_held(&iopt->domains_rwsem);
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 	list_for_each_entry(hwpt, &iopt->domains, iopt_node) {
-		for (area = iorp_area_first(iopt, start, last); area;
-		     area = iorp_area_next(area, start, last)) {
+		for (area = first; area; area = iorp_area_next(area, last)) {
 			size_t len = iorp_area_length(area);
 
 			if (iommu_unmap(hwpt->domain, iorp_area_iova(area),
@@ -634,8 +644,7 @@ err_remap:
 	/* finish the failed one, so it can be mapped back whole */
 	iorp_area_unmap(failed_area, failed_hwpt->domain);
 	list_for_each_entry(hwpt, &iopt->domains, iopt_node) {
-		for (area = iorp_area_first(iopt, start, last); area;
-		     area = iorp_area_next(area, start, last)) {
+		for (area = first; area; area = iorp_area_next(area, last)) {
 			WARN_ON(iorp_area_map(area, hwpt->domain, false));
 			if (hwpt == failed_hwpt && area == failed_area)
 				return -EIO;
@@ -650,7 +659,7 @@ static int iorp_iopt_unmap_range(struct iorp_iopt *iopt, unsigned long start,
 {
 	unsigned long total = 0, asked_iova = 0;
 	unsigned int tries = 0, area_tries = 0;
-	struct iorp_area *area, *next, *pinned;
+	struct iorp_area *area, *first, *next, *pinned;
 	int ret;
 
 again:
@@ -661,8 +670,8 @@ again:
 	 * the first area an access still pins.
 	 */
 	pinned = NULL;
-	for (area = iorp_area_first(iopt, start, last); area;
-	     area = iorp_area_next(area, start, last)) {
+	first = iorp_area_first(iopt, start, last);
+	for (area = first; area; area = iorp_area_next(area, last)) {
 		if (area->iova.start < start || area->iova.last > last) {
 			/* a MAP in a hole meanwhile: forget what was asked */
 			if (tries)
@@ -705,13 +714,13 @@ again:
 		iorp_iopt_notify_unmap(iopt, iova, len);
 		goto again;
 	}
-	ret = iorp_iopt_unmap_domains(iopt, start, last);
+	ret = iorp_iopt_unmap_domains(iopt, first, last);
 	if (ret) {
 		iorp_iopt_clear_unmapping(iopt, start, last);
 		goto out_unlock;
 	}
-	for (area = iorp_area_first(iopt, start, last); area; area = next) {
-		next = iorp_area_next(area, start, last);
+	for (area = first; area; area = next) {
+		next = iorp_area_next(area, last);
 		total += iorp_area_length(area);
 		iorp_area_free(iopt, area);
 		cond_resched();
@@ -938,7 +947,7 @@ static int iorp_iopt_alignment(struct iorp_iopt *iopt,
 		return -EINVAL;
 	mask = align - 1;
 	for (area = iorp_area_first(iopt, 0, ULONG_MAX); area;
-	     area = iorp_area_next(area, 0, ULONG_MAX)) {
+	     area = iorp_area_next(area, ULONG_MAX)) {
 		if ((iorp_area_iova(area) | iorp_area_length(area) |
 		     (area->start_byte % PAGE_SIZE)) & mask)
 			return -EADDRINUSE;
@@ -998,7 +1007,7 @@ int iorp_iopt_add_domain(struct iorp_iopt *iopt, struct iorp_hwpt *hwpt)
 	}
 
 	for (area = iorp_area_first(iopt, 0, ULONG_MAX); area;
-	     area = iorp_area_next(area, 0, ULONG_MAX)) {
+	     area = iorp_area_next(area, ULONG_MAX)) {
 		if (first) {
 			ret = iorp_area_populate(area);
 			if (ret)
@@ -1018,7 +1027,7 @@ int iorp_iopt_add_domain(struct iorp_iopt *iopt, struct iorp_hwpt *hwpt)
 err_unmap:
 	failed = area;
 	for (area = iorp_area_first(iopt, 0, ULONG_MAX); area != failed;
-	     area = iorp_area_next(area, 0, ULONG_MAX)) {
+	     area = iorp_area_next(area, ULONG_MAX)) {
 		iorp_area_unmap(area, domain);
 		if (first)
 			iorp_area_depopulate(area);
@@ -1048,7 +1057,7 @@ void iorp_iopt_remove_domain(struct iorp_iopt *iopt, struct iorp_hwpt *hwpt)
 	down_write(&iopt->iova_rwsem);
 	list_del(&hwpt->iopt_node);
 	for (area = iorp_area_first(iopt, 0, ULONG_MAX); area;
-	     area = iorp_area_next(area, 0, ULONG_MAX)) {
+	     area = iorp_area_next(area, ULONG_MAX)) {
 		iorp_area_unmap(area, hwpt->domain);
 		if (list_empty(&iopt->domains))
 			iorp_area_depopulate(area);

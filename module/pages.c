@@ -96,7 +96,9 @@ static void iorp_pages_release(struct kref *kref)
 	WARN_ON(pages->npinned || !xa_empty(&pages->pinned));
 	WARN_ON(!RB_EMPTY_ROOT(&pages->domain_holders.rb_root) ||
 		!RB_EMPTY_ROOT(&pages->access_pins.rb_root));
-	xa_destroy(&pages->pinned);
+	/* only a leak (warned above) leaves it anything to free */
+	if (!xa_empty(&pages->pinned))
+		xa_destroy(&pages->pinned);
 	free_uid(pages->user);
 	put_task_struct(pages->task);
 	mmdrop(pages->mm);

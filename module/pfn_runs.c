@@ -47,12 +47,14 @@ void iorp_hold_free_runs(struct iorp_domain_hold *hold)
 {
 	unsigned long c;
 
-	for (c = 0; c < hold->nchunks; c++) {
-		kfree(hold->chunks[c]);
-		if (!(c % 1024))
-			cond_resched();
+	if (hold->chunks) {
+		for (c = 0; c < hold->nchunks; c++) {
+			kfree(hold->chunks[c]);
+			if (!(c % 1024))
+				cond_resched();
+		}
+		kvfree(hold->chunks);
 	}
-	kvfree(hold->chunks);
 	iorp_hold_init_runs(hold);
 }
 
