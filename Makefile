@@ -33,7 +33,8 @@
 #   make bench               figures against VFIO type1, in a QEMU guest,
 #                            then on the reference kernel against upstream
 #                            iommufd too (KVER=<release>|reference: one
-#                            kernel alone; TOPOLOGY=vtd|amd)
+#                            kernel alone; TOPOLOGY=vtd|amd; PROFILE_ONLY=1:
+#                            only the profiles, in a minute)
 #   make deps                install the Debian packages all of this needs
 #
 # Each build happens in build/<kernel release>/<flavour>/ on a copy of the

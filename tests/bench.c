@@ -68,7 +68,9 @@
  *   profile      where one-page maps and unmaps spend their time: ftrace's
  *                function graph of ours, type1 and upstream iommufd, folded
  *                into a call tree (skipped, with the reason, on a kernel
- *                that cannot trace).
+ *                that cannot trace); of the same page again and again,
+ *                and of the scale rows' first window (1,000 fresh
+ *                separate mappings, then their unmaps).
  *
  * "bench --short" (what make check runs, to prove the program works) does
  * one pass of the sizes up to 2 MiB, two rounds each; its figures mean
@@ -185,9 +187,13 @@ static struct {
 	unsigned long scale_max;	/* separate 4 KiB mappings at most */
 	int new_domain_rounds;
 	int profile_ops;	/* one-page maps and unmaps profiled */
-} run = { MAX_PASSES, 1UL << 30, 100, 50, 3, 20, 1000000, 3, 200 };
+	unsigned long profile_fresh;	/* and fresh mappings, as in scale */
+	unsigned long profile_pin;	/* and 64 MiB maps */
+} run = { MAX_PASSES, 1UL << 30, 100, 50, 3, 20, 1000000, 3, 200, 1000, 5 };
 
-static const typeof(run) short_run = { 1, 2UL << 20, 2, 4, 1, 2, 2048, 1, 10 };
+static const typeof(run) short_run = {
+	1, 2UL << 20, 2, 4, 1, 2, 2048, 1, 10, 20, 1
+};
 
 /*
  * The profile's function graph goes this deep below ioctl(); a node
@@ -257,6 +263,8 @@ struct mech {
 	bool memory_known[BACKINGS];
 	double slab_per_page[BACKINGS];		/* slab */
 	double vmalloc_per_page[BACKINGS];	/* vmalloc */
+	/* a 64 MiB map traced, us: all of it and its pinning (0: unknown) */
+	double traced_map_us, traced_pin_us;
 };
 
 /*
@@ -1691,8 +1699,22 @@ static void report_files(struct bench *b)
 	first = true;
 	json_figure(b->ours.name, &b->ours.new_domain, &first);
 	json_figure(b->iommufd.name, &b->iommufd.new_domain, &first);
-	printf("}, \"dma_lost\": {\"replace\": [%lu, %lu], \"detach + attach\": [%lu, %lu]}}\n",
+	printf("}, \"dma_lost\": {\"replace\": [%lu, %lu], \"detach + attach\": [%lu, %lu]}",
 	       b->lost[0], b->dmas[0], b->lost[1], b->dmas[1]);
+	/* the pinning profile's: how close a map is to pinning alone */
+	printf(", \"pin_share\": {");
+	first = true;
+	for (unsigned int i = 0; i < nmechs; i++) {
+		struct mech *m = mechs[i];
+
+		if (!m->traced_pin_us)
+			continue;
+		printf("%s\"%s\": {\"map_us_traced\": %.1f, \"pin_us_traced\": %.1f, \"map_over_pin\": %.3f}",
+		       first ? "" : ", ", m->name, m->traced_map_us,
+		       m->traced_pin_us, m->traced_map_us / m->traced_pin_us);
+		first = false;
+	}
+	printf("}}\n");
 
 	for (int k = 0; k < BACKINGS; k++) {
 		for (int s = 0; b->mem[k] && s < SIZES &&
@@ -2039,7 +2061,13 @@ static int fallback_pass(struct bench *b, int pass)
 		       ++step_no, b->fallback_skipped);
 		return 0;
 	}
-	err = ours_reload("force_fallback=1") ?: ours_setup(b) ?:
+	err = ours_reload("force_fallback=1");
+	/* the rows below are the fallback's only if the module took it */
+	if (!err && !edu_module_param_set("force_fallback")) {
+		printf("# force_fallback does not read Y after the module was loaded with it\n");
+		err = EINVAL;
+	}
+	err = err ?: ours_setup(b) ?:
 	      prove_dma(b, &b->ours, b->mem_a, SWITCH_LEN) ?:
 	      ours_switch(b, ROUTE_FALLBACK);
 	ours_close(b);
@@ -2096,101 +2124,230 @@ static int iommufd_pass(struct bench *b, int pass)
 	return err;
 }
 
+/* What a profile times and traces. */
+enum profile_kind {
+	PROFILE_ONE_PAGE,	/* map + unmap of one page, again and again */
+	PROFILE_FRESH,		/* the scale rows' first window */
+	PROFILE_PIN,		/* 64 MiB maps, unmaps untraced: pinning's share */
+	PROFILE_KINDS
+};
+
+static const struct {
+	const char *step, *what;
+} profile_kinds[PROFILE_KINDS] = {
+	[PROFILE_ONE_PAGE] = { "", "one-page map + unmap" },
+	[PROFILE_FRESH] = { ", fresh mappings", "one-page map + unmap" },
+	[PROFILE_PIN] = { ", 64 MiB maps", "64 MiB map" },
+};
+
 /*
- * Where one-page maps and unmaps of m spend their time: run.profile_ops of
- * each untraced (their time per map + unmap), then as many traced by the
- * function graph tracer. 0 or an errno; an errno with why set: the kernel
- * cannot trace.
+ * The function each mechanism pins user memory with, under a MAP: what
+ * PROFILE_PIN measures. The module's type1 mode pins with the module's.
  */
-static int profile_mech(struct bench *b, struct mech *m, char *why,
-			size_t why_len)
+static const char *pin_function(struct bench *b, struct mech *m)
 {
+	if (m == &b->type1)
+		return "vfio_pin_pages_remote";
+	if (m == &b->iommufd)
+		return "pfn_reader_user_pin";
+	return "iorp_pages_pin_range";
+}
+
+
+/*
+ * The operations of a profile, n of each, timed (untraced) or traced:
+ * PROFILE_ONE_PAGE maps and unmaps the same page at the same IOVA, one
+ * after the other; PROFILE_FRESH makes n separate mappings, then unmaps
+ * them all in the same order; PROFILE_PIN maps 64 MiB of 4 KiB pages and
+ * unmaps it with the tracer paused. Adds to untraced the time per map +
+ * unmap (each pair's, the mean of the fresh ones) or per map (PIN).
+ */
+static int profile_ops(struct bench *b, struct mech *m, enum profile_kind kind,
+		       unsigned long n, struct samples *untraced)
+{
+	double t0 = now_us();
+	unsigned long i;
+	int err = 0;
+
+	switch (kind) {
+	case PROFILE_ONE_PAGE:
+		for (i = 0; !err && i < n; i++) {
+			t0 = now_us();
+			err = mech_map(m, IOVA_BASE, b->mem[PAGES_4K], 4096) ?:
+			      mech_unmap(m, IOVA_BASE, 4096);
+			if (untraced)
+				add_sample(untraced, now_us() - t0);
+		}
+		return err;
+	case PROFILE_PIN:
+		for (i = 0; !err && i < n; i++) {
+			t0 = now_us();
+			err = mech_map(m, IOVA_BASE, b->mem[PAGES_4K], SWITCH_LEN);
+			if (!err && untraced)
+				add_sample(untraced, now_us() - t0);
+			/* a failure here is the program's (why stays empty) */
+			if (!err && !untraced)
+				err = profile_pause(true);
+			err = err ?: mech_unmap(m, IOVA_BASE, SWITCH_LEN);
+			if (!err && !untraced)
+				err = profile_pause(false);
+		}
+		return err;
+	default:
+		break;
+	}
+	for (i = 0; !err && i < n; i++)
+		err = mech_map(m, scale_iova(i), scale_va(b, i), 4096);
+	if (err) {
+		/* the i - 1 made before the failure, in one call */
+		if (i > 1)
+			mech_unmap(m, scale_iova(0), (i - 1) * 4096);
+		return err;
+	}
+	/* a failure leaves the rest mapped: closing m unmaps them */
+	for (i = 0; !err && i < n; i++)
+		err = mech_unmap(m, scale_iova(i), 4096);
+	if (!err && untraced)
+		add_sample(untraced, (now_us() - t0) / n);
+	return err;
+}
+
+/*
+ * Where the maps and unmaps of m spend their time: ops of each untraced
+ * (their time), then as many traced by the function graph tracer. 0 or an
+ * errno; an errno with why set: the kernel cannot trace.
+ */
+static int profile_mech(struct bench *b, struct mech *m, enum profile_kind kind,
+			unsigned long ops, char *why, size_t why_len)
+{
+	/* PROFILE_PIN traces the maps only */
+	unsigned long calls = kind == PROFILE_PIN ? ops : 2 * ops, seen = 0;
 	static struct call_tree tree;
 	static struct samples untraced;
-	char *va = b->mem[PAGES_4K];
-	unsigned long seen = 0;
-	int err = 0, e, i;
+	char only[96];
+	int err, e;
 
 	untraced.n = 0;
-	for (i = 0; !err && i < run.profile_ops; i++) {
-		double t0 = now_us();
-
-		err = mech_map(m, IOVA_BASE, va, 4096) ?:
-		      mech_unmap(m, IOVA_BASE, 4096);
-		add_sample(&untraced, now_us() - t0);
-	}
-	err = err ?: profile_start(PROFILE_GRAPH_DEPTH, why, why_len);
+	err = profile_ops(b, m, kind, ops, &untraced);
+	/*
+	 * PROFILE_PIN traces ioctl() and the pin function alone: tracing
+	 * every call would add the tracer's cost to GUP's calls per page
+	 * and swamp the pin's time
+	 */
+	if (kind == PROFILE_PIN)
+		snprintf(only, sizeof(only), "__x64_sys_ioctl %s",
+			 pin_function(b, m));
+	err = err ?: profile_start(PROFILE_GRAPH_DEPTH,
+				   kind == PROFILE_PIN ? only : NULL, why,
+				   why_len);
 	if (err)
 		return err;
-	for (i = 0; !err && i < run.profile_ops; i++)
-		err = mech_map(m, IOVA_BASE, va, 4096) ?:
-		      mech_unmap(m, IOVA_BASE, 4096);
+	err = profile_ops(b, m, kind, ops, NULL);
 	/* a failure here is the program's: why stays empty, no skip */
 	e = profile_stop(&tree);
 	err = err ?: e;
 	if (err)
 		return err;
 	/* every ioctl() entered and left inside the trace: the tree is whole */
-	for (i = 0; i < tree.n; i++)
+	for (int i = 0; i < tree.n; i++)
 		if (tree.node[i].parent < 0 &&
 		    !strcmp(tree.node[i].name, "__x64_sys_ioctl"))
 			seen = tree.node[i].calls;
-	printf("#\n# %s: a one-page map + unmap takes %.1f us untraced (median); traced (the\n"
-	       "# tracer's cost in every figure), microseconds and calls per map + unmap%s%s%s:\n",
-	       m->name, summarise(&untraced).median,
+	printf("#\n# %s: a %s takes %.1f us untraced (%s); traced (the\n"
+	       "# tracer's cost in every figure), microseconds and calls per %s%s%s%s:\n",
+	       m->name, profile_kinds[kind].what, summarise(&untraced).median,
+	       kind == PROFILE_FRESH ? "the mean, as in the scale rows" : "median",
+	       profile_kinds[kind].what,
 	       tree.lost ? "; THE TRACE BUFFER LOST EVENTS" : "",
-	       seen != 2UL * run.profile_ops ? "; NOT EVERY CALL WAS TRACED" : "",
+	       seen != calls ? "; NOT EVERY CALL WAS TRACED" : "",
 	       tree.full ? "; the tree was full, paths left out" : "");
-	profile_print(&tree, -1, run.profile_ops, PROFILE_MIN_US);
+	profile_print(&tree, -1, ops, PROFILE_MIN_US);
+	if (kind == PROFILE_PIN) {
+		double all = profile_time_in(&tree, "__x64_sys_ioctl") / ops;
+		double pin = profile_time_in(&tree, pin_function(b, m)) / ops;
+
+		m->traced_map_us = pin > 0 ? all : 0;
+		m->traced_pin_us = pin;
+		if (pin > 0 && all > 0)
+			printf("# %s: pinning (%s) takes %.0f%% of a 64 MiB map; the map costs %.2f times its pinning\n",
+			       m->name, pin_function(b, m), 100 * pin / all,
+			       all / pin);
+		else
+			printf("# %s: %s is not in the graph\n", m->name,
+			       pin_function(b, m));
+	}
 	/* a tree with calls missing would mislead: the step fails */
-	return tree.lost || seen != 2UL * run.profile_ops ? EIO : 0;
+	return tree.lost || seen != calls ? EIO : 0;
 }
 
 /* One profile's result: a skip with why (no tracer), or a step. */
-static void profile_step(const char *what, int err, const char *why)
+static void profile_step(const char *what, enum profile_kind kind, int err,
+			 const char *why)
 {
-	char name[64];
+	char name[96];
 
-	snprintf(name, sizeof(name), "profile %s", what);
+	snprintf(name, sizeof(name), "profile %s%s", what,
+		 profile_kinds[kind].step);
 	if (*why && err)
-		printf("ok %d - profile %s # SKIP %s\n", ++step_no, what, why);
+		printf("ok %d - %s # SKIP %s\n", ++step_no, name, why);
 	else
 		step(!err, name, err ? "%s: %s" : NULL, name, errname(err));
 }
 
 /*
- * The profiles of one-page maps and unmaps, after the table: ours, type1
- * and upstream iommufd (where the kernel has it), each set up afresh.
+ * The profiles after the table: ours, type1 and upstream iommufd (where
+ * the kernel has it), each set up afresh, of one kind.
  */
-static void profile_pass(struct bench *b)
+static void profile_pass(struct bench *b, enum profile_kind kind)
 {
+	unsigned long ops = kind == PROFILE_FRESH ? run.profile_fresh :
+			    kind == PROFILE_PIN ? run.profile_pin :
+			    run.profile_ops;
 	char why[160] = "";
 	int err, back;
 
-	printf("#\n# where one-page maps and unmaps spend their time: ftrace's function graph\n"
-	       "# of %d of each, %d calls deep from ioctl(), nodes of %.1f us or more\n",
-	       run.profile_ops, PROFILE_GRAPH_DEPTH, PROFILE_MIN_US);
-	err = ours_setup(b) ?: profile_mech(b, &b->ours, why, sizeof(why));
+	switch (kind) {
+	case PROFILE_ONE_PAGE:
+		printf("#\n# where one-page maps and unmaps spend their time: ftrace's function graph\n"
+		       "# of %lu of each, ", ops);
+		break;
+	case PROFILE_FRESH:
+		printf("#\n# where maps and unmaps of %lu fresh separate mappings spend their time, as in\n"
+		       "# the scale rows' first window (all mapped, then all unmapped in order): ftrace's\n"
+		       "# function graph, ", ops);
+		break;
+	default:
+		printf("#\n# pinning's share of a map: %lu maps of 64 MiB of 4 KiB pages (their unmaps\n"
+		       "# untraced), ftrace's function graph, ", ops);
+		break;
+	}
+	if (kind == PROFILE_PIN)
+		printf("of ioctl() and the function that pins alone\n");
+	else
+		printf("%d calls deep from ioctl(), nodes of %.1f us or more\n",
+		       PROFILE_GRAPH_DEPTH, PROFILE_MIN_US);
+	err = ours_setup(b) ?:
+	      profile_mech(b, &b->ours, kind, ops, why, sizeof(why));
 	ours_close(b);
-	profile_step("iommu-replace", err, why);
+	profile_step("iommu-replace", kind, err, why);
 
 	*why = 0;
 	err = type1_setup(b, &b->type1, false) ?:
-	      profile_mech(b, &b->type1, why, sizeof(why));
+	      profile_mech(b, &b->type1, kind, ops, why, sizeof(why));
 	type1_close(b, &b->type1);
-	profile_step("VFIO type1", err, why);
+	profile_step("VFIO type1", kind, err, why);
 
 	if (iommufd_missing(b)) {
-		printf("ok %d - profile upstream iommufd # SKIP %s\n", ++step_no,
-		       b->iommufd_skipped);
+		printf("ok %d - profile upstream iommufd%s # SKIP %s\n",
+		       ++step_no, profile_kinds[kind].step, b->iommufd_skipped);
 		return;
 	}
 	*why = 0;
 	err = iommufd_setup(b, &b->iommufd) ?:
-	      profile_mech(b, &b->iommufd, why, sizeof(why));
+	      profile_mech(b, &b->iommufd, kind, ops, why, sizeof(why));
 	back = iommufd_close(b, &b->iommufd);
 	err = err ?: back;
-	profile_step("upstream iommufd", err, why);
+	profile_step("upstream iommufd", kind, err, why);
 }
 
 int main(int argc, char **argv)
@@ -2208,10 +2365,11 @@ int main(int argc, char **argv)
 	int err;
 
 	bool profile_only = argc > 1 && !strcmp(argv[1], "--profile");
+	bool reported;
 
 	if (argc > 1 && !strcmp(argv[1], "--short"))
 		run = short_run;
-	/* the profiles alone, 200 operations each, of the smallest buffers */
+	/* the profiles alone, of the smallest buffers */
 	if (profile_only) {
 		run.passes = 0;
 		run.max_len = short_run.max_len;
@@ -2219,10 +2377,10 @@ int main(int argc, char **argv)
 	/*
 	 * the device, then per pass: ours, type1, type1 mode, fallback,
 	 * iommufd, timed; then pinned once and the profiles of ours, type1
-	 * and iommufd
+	 * and iommufd, of one page and of fresh mappings
 	 */
 	printf("TAP version 13\n1..%d\n",
-	       1 + 9 * run.passes + !profile_only + 3);
+	       1 + 9 * run.passes + !profile_only + 3 * PROFILE_KINDS);
 	err = setrlimit(RLIMIT_MEMLOCK, &unlimited) ? errno : buffers(&b) ?:
 	      -edu_claim_alone(&b.edu, &b.group_fd);
 	/* a second group the guest has must work; none is a skip */
@@ -2248,12 +2406,16 @@ int main(int argc, char **argv)
 	}
 	if (!err && !profile_only)
 		pinned_once(&b);
-	if (!failures && !profile_only) {
+	/* the table, the profiles, then the files (with the pin's share) */
+	reported = !failures && !profile_only;
+	if (reported)
 		report(&b);
-		report_files(&b);
+	if (!failures) {
+		for (int kind = 0; kind < PROFILE_KINDS; kind++)
+			profile_pass(&b, kind);
 	}
-	if (!failures)
-		profile_pass(&b);
+	if (reported)
+		report_files(&b);
 	if (b.group_fd >= 0)
 		close(b.group_fd);
 	if (b.pair_fd >= 0)

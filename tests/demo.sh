@@ -19,6 +19,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 tests/install-deps.sh
 
+# PROFILE_ONLY=1 make bench: the profiles alone (bench --profile)
+program=$prog
+[ "$prog" = bench ] && [ "${PROFILE_ONLY:-0}" = 1 ] && program=bench-profile
 topology=${TOPOLOGY:-vtd}
 case $topology in
 vtd) iommu="Intel VT-d" ;;
@@ -69,9 +72,11 @@ for kver in "${kernels[@]}"; do
 		kdir=()
 		what="a Debian $kver guest"
 	fi
-	# make bench keeps each kernel's results: build/bench/<release>/
+	# make bench keeps each kernel's and IOMMU's results apart:
+	# build/bench/<release>-<topology>/, the profiles alone in -profile/
 	out=$top/build/$prog
-	[ "$prog" = bench ] && out=$top/build/bench/$kver
+	[ "$prog" = bench ] && out=$top/build/bench/$kver-$topology
+	[ "$program" = bench-profile ] && out=$out-profile
 	echo "iommu-replace $prog: building the module for $kver"
 	if ! make -s module KVER="$kver" "${kdir[@]}" >> "$log" 2>&1; then
 		cat "$log"
@@ -87,7 +92,7 @@ for kver in "${kernels[@]}"; do
 	tests/qemu/run-lane --kernel "$kver" --topology "$topology" --out "$out" \
 		"${own[@]}" --memory "$memory" --timeout 1800 \
 		--env IORP_PROGRAM_TIMEOUT=1700 \
-		--module prod="build/$kver/prod/iommu_replace.ko" -- "$prog prod $prog"
+		--module prod="build/$kver/prod/iommu_replace.ko" -- "$prog prod $program"
 
 	echo
 	awk -v suite="$prog" '

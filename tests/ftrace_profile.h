@@ -53,9 +53,9 @@ static bool profile_owns_tracer;	/* checked unused, changed by us */
 /*
  * What profile_start() changes, in the order it changes them, and what it
  * sets; the value found is kept in saved and put back by profile_reset().
- * The filters (set_graph_function, set_ftrace_pid) and current_tracer are
- * not saved: profile_start() refuses a tracer whose filters or tracer are
- * set, and leaves it as it is.
+ * The filters (set_graph_function, set_ftrace_filter, set_ftrace_pid) and
+ * current_tracer are not saved: profile_start() refuses a tracer whose
+ * filters or tracer are set, and leaves it as it is.
  */
 static struct {
 	const char *file, *value;
@@ -83,8 +83,17 @@ static int tracefs_write(const char *name, const char *s)
 	fd = open(path, O_WRONLY | O_TRUNC);
 	if (fd < 0)
 		return errno;
-	if (*s && write(fd, s, strlen(s)) != (ssize_t)strlen(s))
-		err = errno ?: EIO;
+	/* a filter file takes one name per write() */
+	for (size_t left = strlen(s); !err && left;) {
+		ssize_t n = write(fd, s, left);
+
+		if (n > 0) {
+			s += n;
+			left -= n;
+		} else {
+			err = n < 0 ? errno : EIO;
+		}
+	}
 	if (close(fd) && !err)
 		err = errno;
 	return err;
@@ -139,6 +148,7 @@ static void profile_reset(void)
 		tracefs_write("tracing_on", "0");
 		tracefs_write("current_tracer", "nop");
 		tracefs_write("set_graph_function", "");
+		tracefs_write("set_ftrace_filter", "");
 		tracefs_write("set_ftrace_pid", "");
 	}
 	for (size_t i = PROFILE_SETTINGS; i--;) {
@@ -167,19 +177,24 @@ static void profile_saved_value(char *saved)
 }
 
 /*
- * Trace this process's ioctl() calls to depth levels. 0, or an errno with
- * why the kernel cannot be traced so in why; profile_stop() ends it.
+ * Trace this process's ioctl() calls to depth levels; with only (a list of
+ * functions, __x64_sys_ioctl among them), those functions alone: the
+ * others are not even hooked, so the tracer adds next to nothing to their
+ * time. 0, or an errno: with why set where this kernel or guest cannot be
+ * traced so (no tracefs, no function graph tracer, a tracer in use), else
+ * a failure, said in a TAP comment. profile_stop() ends it.
  */
-static int profile_start(int depth, char *why, size_t why_len)
+static int profile_start(int depth, const char *only, char *why,
+			 size_t why_len)
 {
-	char pid[16], depth_s[16], buf[64];
+	char pid[16], depth_s[16], buf[64], tracers[512];
 	const char *failed = NULL;
 	int err;
 
 	/* the call tree keeps a stack of PROFILE_DEPTH calls */
 	if (depth < 1 || depth > PROFILE_DEPTH) {
-		snprintf(why, why_len, "depth %d is not 1 to %d", depth,
-			 PROFILE_DEPTH);
+		printf("# profile: depth %d is not 1 to %d\n", depth,
+		       PROFILE_DEPTH);
 		return EINVAL;
 	}
 	err = tracefs_find();
@@ -187,21 +202,46 @@ static int profile_start(int depth, char *why, size_t why_len)
 		snprintf(why, why_len, "no tracefs: %s", strerror(err));
 		return err;
 	}
-	/* a tracer someone else set up is left alone */
-	err = tracefs_read("current_tracer", buf, sizeof(buf));
-	if (!err && strcmp(buf, "nop"))
-		err = EBUSY;
-	err = err ?: tracefs_read("set_ftrace_pid", buf, sizeof(buf));
-	if (!err && *buf && strncmp(buf, "no pid", 6))
-		err = EBUSY;
-	err = err ?: tracefs_read("set_graph_function", buf, sizeof(buf));
-	if (!err && *buf && !strstr(buf, "all functions enabled"))
-		err = EBUSY;
-	if (err) {
-		snprintf(why, why_len, "%s: the tracer is in use or unreadable: %s",
-			 tracefs, strerror(err));
+	err = tracefs_read("available_tracers", tracers, sizeof(tracers));
+	if (!err && !strstr(tracers, "function_graph")) {
+		snprintf(why, why_len, "this kernel has no function graph tracer (CONFIG_FUNCTION_GRAPH_TRACER)");
+		err = EOPNOTSUPP;
 		goto out_reset;
 	}
+	if (err) {
+		failed = "available_tracers";
+		goto out_failed;
+	}
+	/* a tracer someone else set up is left alone */
+	failed = "current_tracer";
+	err = tracefs_read(failed, buf, sizeof(buf));
+	if (!err && strcmp(buf, "nop"))
+		err = EBUSY;
+	if (!err) {
+		failed = "set_ftrace_pid";
+		err = tracefs_read(failed, buf, sizeof(buf));
+	}
+	if (!err && *buf && strncmp(buf, "no pid", 6))
+		err = EBUSY;
+	if (!err) {
+		failed = "set_graph_function";
+		err = tracefs_read(failed, buf, sizeof(buf));
+	}
+	if (!err && *buf && !strstr(buf, "all functions enabled"))
+		err = EBUSY;
+	if (!err) {
+		failed = "set_ftrace_filter";
+		err = tracefs_read(failed, buf, sizeof(buf));
+	}
+	if (!err && *buf && !strstr(buf, "all functions enabled"))
+		err = EBUSY;
+	if (err == EBUSY) {
+		snprintf(why, why_len, "%s: the tracer is in use (%s is set)",
+			 tracefs, failed);
+		goto out_reset;
+	}
+	if (err)
+		goto out_failed;
 	profile_owns_tracer = true;
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	snprintf(depth_s, sizeof(depth_s), "%d", depth);
@@ -229,6 +269,14 @@ static int profile_start(int depth, char *why, size_t why_len)
 		if (!err && strncmp(buf, "__x64_sys_ioctl", 15))
 			err = ENOENT;
 	}
+	/* each name ends in a blank, so an unknown one fails the write */
+	if (!err && only) {
+		char list[256];
+
+		failed = "set_ftrace_filter";
+		snprintf(list, sizeof(list), "%s\n", only);
+		err = tracefs_write(failed, list);
+	}
 	if (!err) {
 		failed = "set_ftrace_pid";
 		err = tracefs_write(failed, pid);
@@ -244,10 +292,35 @@ static int profile_start(int depth, char *why, size_t why_len)
 	}
 	if (!err)
 		return 0;
-	snprintf(why, why_len, "%s/%s: %s", tracefs, failed, strerror(err));
+out_failed:
+	printf("# profile: %s/%s: %s\n", tracefs, failed, strerror(err));
 out_reset:
 	profile_reset();
 	return err;
+}
+
+/* Pause (or go on with) the trace between profile_start() and _stop(). */
+static int profile_pause(bool pause)
+{
+	return tracefs_write("tracing_on", pause ? "0" : "1");
+}
+
+/* Microseconds in calls named name, those inside another of them not again */
+static double profile_time_in(struct call_tree *t, const char *name)
+{
+	double us = 0;
+
+	for (int i = 0; i < t->n; i++) {
+		int p = t->node[i].parent;
+
+		if (strcmp(t->node[i].name, name))
+			continue;
+		while (p >= 0 && strcmp(t->node[p].name, name))
+			p = t->node[p].parent;
+		if (p < 0)
+			us += t->node[i].us;
+	}
+	return us;
 }
 
 /* the child of parent (-1: top level) called name, added if new */
