@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ftrace_profile.h - where a system call's time goes, from ftrace's
- * function graph tracer: bench.c's profile of one-page maps and unmaps.
+ * function graph tracer: bench.c's profiles of maps and unmaps.
  *
  * profile_start() traces this process's ioctl() calls (set_graph_function
- * __x64_sys_ioctl, set_ftrace_pid) to a depth; profile_stop() reads the
- * trace back and folds it into a call tree: one node per call path, with
- * how often it was called and the time spent in it, children included.
- * The tracer's own cost is in every figure (each traced call adds some),
- * so the tree says where the time goes, not how much a call costs
- * untraced. It expects a tracer nobody else uses (a test guest):
+ * __x64_sys_ioctl, set_ftrace_pid) to a depth, every function or (with
+ * set_ftrace_filter) a few named ones; profile_stop() reads the trace
+ * back and folds it into a call tree: one node per call path, with how
+ * often it was called and the time spent in it, children included. The
+ * tracer's own cost is in every figure (each traced call adds some, and
+ * with every function traced each untraced one too), so the tree says
+ * where the time goes, not how much a call costs untraced; with a few
+ * functions hooked the cost is next to nothing. It expects a tracer
+ * nobody else uses (a test guest):
  * profile_start() refuses one that has a tracer, a pid filter or a
  * function filter set, and profile_stop() puts back every setting it
  * changed. Single-threaded: one tree, the tracer's files written and read
