@@ -65,14 +65,14 @@
  *                every attach: replace is not hitless, and this says how
  *                much it loses.
  *
- *   profile      where one-page maps and unmaps spend their time: ftrace's
+ *   profile      where maps and unmaps spend their time: ftrace's
  *                function graph of ours, type1 and upstream iommufd, folded
  *                into a call tree (skipped, with the reason, on a kernel
  *                that cannot trace); of the same page again and again,
- *                of the scale rows' first window (1,000 fresh separate
- *                mappings, then their unmaps), and of 64 MiB maps with
- *                ioctl() and the kernel's pin calls alone traced:
- *                pinning's share of a map, the "pin-only" figure.
+ *                of 1,000 fresh separate mappings then their unmaps (as
+ *                the scale rows at a thousand mappings), and of 64 MiB
+ *                maps with ioctl() and the kernel's pin calls alone
+ *                traced: pinning's share of a map, the "pin-only" figure.
  *
  * "bench --short" (what make check runs, to prove the program works) does
  * one pass of the sizes up to 2 MiB, two rounds each; its figures mean
@@ -199,7 +199,7 @@ static const typeof(run) short_run = {
 
 /*
  * The profile's function graph goes this deep below ioctl(); a node
- * under PROFILE_MIN_US per map + unmap is left out of the report.
+ * under PROFILE_MIN_US per operation is left out of the report.
  */
 #define PROFILE_GRAPH_DEPTH	8
 #define PROFILE_MIN_US		1.5
@@ -2129,7 +2129,7 @@ static int iommufd_pass(struct bench *b, int pass)
 /* What a profile times and traces. */
 enum profile_kind {
 	PROFILE_ONE_PAGE,	/* map + unmap of one page, again and again */
-	PROFILE_FRESH,		/* the scale rows' first window */
+	PROFILE_FRESH,		/* as the scale rows at 1,000 mappings */
 	PROFILE_PIN,		/* 64 MiB maps, unmaps untraced: pinning's share */
 	PROFILE_KINDS
 };
@@ -2143,10 +2143,11 @@ static const struct {
 };
 
 /*
- * Pinning, for PROFILE_PIN: the time in the kernel's own calls that pin
- * user pages, the same for every mechanism (ours and upstream iommufd use
- * the first for the mapping process, type1 the second); charging the
- * pages and recording them are each mechanism's own, counted as the rest.
+ * Pinning, for PROFILE_PIN: the time in the kernel's two exported calls
+ * that pin user pages, whichever a mechanism uses (ours and upstream
+ * iommufd the first for the mapping process, type1 the second); charging
+ * the pages and recording them are each mechanism's own, counted as the
+ * rest.
  */
 static const char *const pin_functions[] = {
 	"pin_user_pages_fast", "pin_user_pages_remote",
@@ -2257,7 +2258,7 @@ static int profile_mech(struct bench *b, struct mech *m, enum profile_kind kind,
 	       "# microseconds and calls per %s%s%s%s:\n",
 	       m->name, profile_kinds[kind].what, summarise(&untraced).median,
 	       kind == PROFILE_FRESH ? "the mean, as in the scale rows" : "median",
-	       kind == PROFILE_PIN ? "three functions hooked, next to no cost" :
+	       kind == PROFILE_PIN ? "only three functions hooked" :
 	       "the tracer's cost in every figure",
 	       profile_kinds[kind].what,
 	       tree.lost ? "; THE TRACE BUFFER LOST EVENTS" : "",
@@ -2287,11 +2288,18 @@ static int profile_mech(struct bench *b, struct mech *m, enum profile_kind kind,
 	return 0;
 }
 
-/* One profile's result: a skip with why (no tracer), or a step. */
-static void profile_step(const char *what, enum profile_kind kind, int err,
+/*
+ * One profile's result: a skip with why (no tracer), or a step. A failed
+ * one leaves no pin share for bench.json.
+ */
+static void profile_step(struct mech *m, enum profile_kind kind, int err,
 			 const char *why)
 {
+	const char *what = m->name;
 	char name[96];
+
+	if (err)
+		m->traced_map_us = m->traced_pin_us = 0;
 
 	snprintf(name, sizeof(name), "profile %s%s", what,
 		 profile_kinds[kind].step);
@@ -2319,9 +2327,9 @@ static void profile_pass(struct bench *b, enum profile_kind kind)
 		       "# of %lu of each, ", ops);
 		break;
 	case PROFILE_FRESH:
-		printf("#\n# where maps and unmaps of %lu fresh separate mappings spend their time, as in\n"
-		       "# the scale rows' first window (all mapped, then all unmapped in order): ftrace's\n"
-		       "# function graph, ", ops);
+		printf("#\n# where maps and unmaps of %lu fresh separate mappings spend their time, as the\n"
+		       "# scale rows at a thousand mappings (all mapped, then all unmapped in order):\n"
+		       "# ftrace's function graph, ", ops);
 		break;
 	default:
 		printf("#\n# pinning's share of a map: %lu maps of 64 MiB of 4 KiB pages (their unmaps\n"
@@ -2337,13 +2345,13 @@ static void profile_pass(struct bench *b, enum profile_kind kind)
 	err = ours_setup(b) ?:
 	      profile_mech(b, &b->ours, kind, ops, why, sizeof(why));
 	ours_close(b);
-	profile_step("iommu-replace", kind, err, why);
+	profile_step(&b->ours, kind, err, why);
 
 	*why = 0;
 	err = type1_setup(b, &b->type1, false) ?:
 	      profile_mech(b, &b->type1, kind, ops, why, sizeof(why));
 	type1_close(b, &b->type1);
-	profile_step("VFIO type1", kind, err, why);
+	profile_step(&b->type1, kind, err, why);
 
 	if (iommufd_missing(b)) {
 		printf("ok %d - profile upstream iommufd%s # SKIP %s\n",
@@ -2355,7 +2363,7 @@ static void profile_pass(struct bench *b, enum profile_kind kind)
 	      profile_mech(b, &b->iommufd, kind, ops, why, sizeof(why));
 	back = iommufd_close(b, &b->iommufd);
 	err = err ?: back;
-	profile_step("upstream iommufd", kind, err, why);
+	profile_step(&b->iommufd, kind, err, why);
 }
 
 int main(int argc, char **argv)
