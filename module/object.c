@@ -134,9 +134,9 @@ void iorp_object_put(struct iorp_ctx *ctx, struct iorp_object *obj)
 {
 	refcount_dec(&obj->users);
 	/*
-	 * Only a removal waits (wait_event() below): its full barrier before
-	 * testing the count pairs with wq_has_sleeper()'s after the dec, so
-	 * the common put skips the wait queue's lock.
+	 * Only a removal waits (the wait_event() further down): its full
+	 * barrier before testing the count pairs with wq_has_sleeper()'s
+	 * after the dec, so the common put skips the wait queue's lock.
 	 */
 	if (wq_has_sleeper(&ctx->destroy_wait))
 		wake_up_all(&ctx->destroy_wait);

@@ -2194,6 +2194,7 @@ static int profile_ops(struct bench *b, struct mech *m, enum profile_kind kind,
 				err = profile_pause(false);
 		}
 		return err;
+	case PROFILE_FRESH:
 	default:
 		break;
 	}

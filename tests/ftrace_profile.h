@@ -11,7 +11,7 @@
  * tracer's own cost is in every figure (each traced call adds some, and
  * with every function traced each untraced one too), so the tree says
  * where the time goes, not how much a call costs untraced; with a few
- * functions hooked the cost is next to nothing. It expects a tracer
+ * functions hooked the cost is small. It expects a tracer
  * nobody else uses (a test guest):
  * profile_start() refuses one that has a tracer, a pid filter or a
  * function filter set, and profile_stop() puts back every setting it
@@ -182,7 +182,7 @@ static void profile_saved_value(char *saved)
 /*
  * Trace this process's ioctl() calls to depth levels; with only (a list of
  * functions, __x64_sys_ioctl among them), those functions alone: the
- * others are not even hooked, so the tracer adds next to nothing to their
+ * others are not even hooked, so the tracer adds little to their
  * time. 0, or an errno: with why set where this kernel or guest cannot be
  * traced so (no tracefs, no function graph tracer, a tracer in use), else
  * a failure, said in a TAP comment. profile_stop() ends it.
